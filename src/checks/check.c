@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+#include "checks/check.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+#include "util.h"
+
+struct check_result *
+check_list_add(struct check_list *list, const char *name, enum check_phase phase)
+{
+	struct check_result *r = xcalloc(1, sizeof(*r));
+
+	r->name = xstrdup(name);
+	r->phase = phase;
+	r->status = CHECK_SKIP;
+	list->items = xrealloc(list->items, (list->n + 1) * sizeof(*list->items));
+	list->items[list->n++] = r;
+	return r;
+}
+
+struct check_result *
+check_list_find(const struct check_list *list, const char *name)
+{
+	size_t i;
+	for (i = 0; i < list->n; i++) {
+		if (strcmp(list->items[i]->name, name) == 0) {
+			return list->items[i];
+		}
+	}
+	return NULL;
+}
+
+size_t
+check_list_count(const struct check_list *list, enum check_status status)
+{
+	size_t i, n = 0;
+	for (i = 0; i < list->n; i++) {
+		if (list->items[i]->status == status) {
+			n++;
+		}
+	}
+	return n;
+}
+
+void
+check_list_dispose(struct check_list *list)
+{
+	size_t i;
+	for (i = 0; i < list->n; i++) {
+		struct check_result *r = list->items[i];
+		free(r->name);
+		free(r->value);
+		free(r->limit);
+		free(r->detail);
+		json_object_put(r->data);
+		free(r);
+	}
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
+}
+
+char *
+check_excerpt(const char *data, size_t len, size_t max)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	bool space = false;
+
+	for (i = 0; i < len && b.len < max; i++) {
+		unsigned char c = (unsigned char)data[i];
+		if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+			space = b.len > 0;
+			continue;
+		}
+		if (space) {
+			buf_putc(&b, ' ');
+			space = false;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			buf_putc(&b, '?');
+		} else {
+			buf_putc(&b, (char)c);
+		}
+	}
+	if (i < len) {
+		buf_puts(&b, "...");
+	}
+	return buf_steal(&b);
+}
+
+static char *
+one_line(const char *s)
+{
+	char *scrubbed, *out;
+	if (s == NULL) {
+		return NULL;
+	}
+	scrubbed = log_scrub(s);
+	out = check_excerpt(scrubbed, strlen(scrubbed), 2000);
+	free(scrubbed);
+	return out;
+}
+
+void
+check_set(struct check_result *r, enum check_status status, const char *value, const char *limit,
+	  const char *fmt, ...)
+{
+	va_list ap;
+	char *detail;
+	int n;
+
+	r->status = status;
+	free(r->value);
+	r->value = one_line(value);
+	if (limit != NULL) {
+		free(r->limit);
+		r->limit = one_line(limit);
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	detail = xmalloc(n > 0 ? (size_t)n + 1 : 1);
+	detail[0] = '\0';
+	if (n > 0) {
+		va_start(ap, fmt);
+		(void)vsnprintf(detail, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	free(r->detail);
+	r->detail = one_line(detail);
+	free(detail);
+}
+
+const char *
+check_status_name(enum check_status s)
+{
+	switch (s) {
+	case CHECK_PASS:
+		return "pass";
+	case CHECK_FAIL:
+		return "fail";
+	case CHECK_WARN:
+		return "warn";
+	case CHECK_SKIP:
+	default:
+		return "skip";
+	}
+}
+
+const char *
+check_phase_name(enum check_phase p)
+{
+	switch (p) {
+	case PHASE_READINESS:
+		return "readiness";
+	case PHASE_SMOKE:
+		return "smoke";
+	case PHASE_METRICS:
+		return "metrics";
+	case PHASE_RECOVERY:
+	default:
+		return "recovery";
+	}
+}

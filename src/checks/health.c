@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+#include "checks/smoke.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonh.h"
+#include "util.h"
+
+void
+judge_transport_failure(struct check_result *r, const struct http_request *req)
+{
+	if (req->state == HTTP_ABORTED) {
+		check_set(r, CHECK_SKIP, NULL, NULL, "%s", req->err.msg);
+		return;
+	}
+	if (req->attempts > 1) {
+		check_set(r, CHECK_FAIL, transport_outcome_name(req->transport), NULL, "%s (after %d attempts)",
+			  req->err.msg, req->attempts);
+	} else {
+		check_set(r, CHECK_FAIL, transport_outcome_name(req->transport), NULL, "%s", req->err.msg);
+	}
+}
+
+/* returns the reply's top-level "status" when the body is a JSON object, else NULL (caller frees) */
+static char *
+json_status(const struct http_request *req, struct json_object **doc_out)
+{
+	struct json_object *doc = NULL;
+	const char *s;
+	char *out = NULL;
+
+	*doc_out = NULL;
+	if (jsonh_parse(&doc, req->resp.body.data, req->resp.body.len, NULL) < 0) {
+		return NULL;
+	}
+	s = jsonh_get_string_or(doc, "status", NULL);
+	if (s != NULL) {
+		out = xstrdup(s);
+	}
+	*doc_out = doc;
+	return out;
+}
+
+static bool
+status_is_bad(const char *s)
+{
+	static const char *const bad[] = { "fail", "down", "error", "unhealthy" };
+	size_t i;
+
+	for (i = 0; s != NULL && i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (str_ieq(s, bad[i])) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* shared by health and database: returns true when the basic rule passed; *doc_out is the JSON body */
+static bool
+judge_basic(struct check_result *r, const struct http_request *req, struct json_object **doc_out,
+	    char **status_out)
+{
+	char value[32];
+	char *status;
+	long code = req->resp.status;
+
+	*doc_out = NULL;
+	*status_out = NULL;
+	if (req->transport != TRANSPORT_OK || req->state != HTTP_DONE) {
+		judge_transport_failure(r, req);
+		return false;
+	}
+	(void)snprintf(value, sizeof(value), "HTTP %ld", code);
+	status = json_status(req, doc_out);
+	*status_out = status;
+	if (code >= 300 && code < 400) {
+		const char *loc = http_response_header(&req->resp, "location");
+		check_set(r, CHECK_FAIL, value, "2xx", "redirected to %s (not followed)", loc != NULL ? loc : "?");
+		return false;
+	}
+	if (code < 200 || code > 299) {
+		char *ex = check_excerpt(req->resp.body.data != NULL ? req->resp.body.data : "", req->resp.body.len, 200);
+		check_set(r, CHECK_FAIL, value, "2xx", "HTTP %ld%s%s", code, ex[0] != '\0' ? ": " : "", ex);
+		free(ex);
+		return false;
+	}
+	if (status_is_bad(status)) {
+		check_set(r, CHECK_FAIL, value, "2xx", "HTTP %ld but the reply says status \"%s\"", code, status);
+		return false;
+	}
+	return true;
+}
+
+void
+health_judge(struct check_result *r, const struct http_request *req)
+{
+	struct json_object *doc;
+	char *status;
+	char value[32];
+
+	if (judge_basic(r, req, &doc, &status)) {
+		(void)snprintf(value, sizeof(value), "HTTP %ld", req->resp.status);
+		if (status != NULL) {
+			check_set(r, CHECK_PASS, value, "2xx", "HTTP %ld, status \"%s\"", req->resp.status, status);
+		} else {
+			check_set(r, CHECK_PASS, value, "2xx", "HTTP %ld", req->resp.status);
+		}
+	}
+	free(status);
+	json_object_put(doc);
+}
+
+void
+database_judge(struct check_result *r, const struct http_request *req, int64_t max_query_ms)
+{
+	struct json_object *doc, *pool, *db;
+	char *status;
+	struct buf detail = BUF_INIT;
+	char value[64], limit[64];
+	double qt = -1;
+	bool have_qt;
+	enum check_status verdict = CHECK_PASS;
+
+	limit[0] = '\0';
+	if (max_query_ms >= 0) {
+		(void)snprintf(limit, sizeof(limit), "query <= %lld ms", (long long)max_query_ms);
+	}
+	if (!judge_basic(r, req, &doc, &status)) {
+		free(r->limit);
+		r->limit = xstrdup(limit[0] != '\0' ? limit : "2xx");
+		free(status);
+		json_object_put(doc);
+		return;
+	}
+	db = jsonh_member(doc, "database");
+	have_qt = jsonh_get_double(&qt, doc, "query_time_ms") || jsonh_get_double(&qt, db, "query_time_ms");
+	pool = jsonh_member(doc, "pool");
+	if (pool == NULL) {
+		pool = jsonh_member(db, "pool");
+	}
+	if (pool == NULL) {
+		pool = jsonh_member(doc, "connection_pool");
+	}
+	buf_printf(&detail, "HTTP %ld", req->resp.status);
+	if (status != NULL) {
+		buf_printf(&detail, ", status \"%s\"", status);
+	}
+	if (db != NULL && json_object_is_type(db, json_type_string)) {
+		buf_printf(&detail, ", database %s", json_object_get_string(db));
+	}
+	if (have_qt) {
+		buf_printf(&detail, ", query %.1f ms", qt);
+		(void)snprintf(value, sizeof(value), "query %.1f ms", qt);
+	} else {
+		(void)snprintf(value, sizeof(value), "HTTP %ld", req->resp.status);
+	}
+	if (pool != NULL && json_object_is_type(pool, json_type_object)) {
+		bool first = true;
+		buf_puts(&detail, ", pool");
+		json_object_object_foreach(pool, key, val)
+		{
+			const char *text = json_object_get_string(val);
+			buf_printf(&detail, "%s%s=%s", first ? " " : " ", key, text != NULL ? text : "null");
+			first = false;
+		}
+	}
+	if (max_query_ms >= 0) {
+		if (!have_qt) {
+			verdict = CHECK_WARN;
+			buf_puts(&detail, "; the reply has no query_time_ms, so max-db-query-time could not be applied");
+		} else if (qt > (double)max_query_ms) {
+			verdict = CHECK_FAIL;
+			buf_printf(&detail, "; slower than max-db-query-time %lld ms", (long long)max_query_ms);
+		}
+	}
+	check_set(r, verdict, value, limit[0] != '\0' ? limit : "2xx", "%s", buf_str(&detail));
+	buf_dispose(&detail);
+	free(status);
+	json_object_put(doc);
+}

@@ -1,0 +1,1011 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+#include "util.h"
+
+#define DEFAULT_ERROR_RATE_QUERY \
+	"sum(rate(http_requests_total{status=~\"5..\"}[5m])) / sum(rate(http_requests_total[5m]))"
+#define DEFAULT_LATENCY_QUERY \
+	"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))"
+
+enum input_flags {
+	INPUT_REQUIRED = 1 << 0,
+	INPUT_SECRET = 1 << 1,   /* masked on read, never echoed in errors */
+	INPUT_NO_TRIM = 1 << 2,  /* kept byte for byte (passwords) */
+};
+
+typedef int input_parse_fn(struct config *cfg, void *field, const char *value, struct error *err);
+
+struct input_spec {
+	const char *name;
+	const char *default_value;
+	input_parse_fn *parse;
+	size_t offset;
+	int flags;
+};
+
+static input_parse_fn parse_string, parse_url, parse_url_opt, parse_path, parse_path_opt,
+	parse_environment, parse_duration_req, parse_duration_opt, parse_duration_any, parse_bool_field,
+	parse_retries, parse_token_path_field, parse_endpoints_field, parse_fraction_field,
+	parse_policy3, parse_policy2, parse_list_field, parse_revision, parse_slack_notify,
+	parse_promql, parse_kubeconfig;
+
+#define F(x) offsetof(struct config, x)
+
+/* one row per input; defaults must equal action.yml (tests/unit/test-config checks it) */
+static const struct input_spec inputs[] = {
+	/* name                 default                     parse                   field                      flags */
+	{ "url",                NULL,                       parse_url,              F(url),                    INPUT_REQUIRED },
+	{ "environment",        NULL,                       parse_environment,      F(environment),            INPUT_REQUIRED },
+	{ "health-path",        "/health",                  parse_path,             F(health_path),            0 },
+	{ "db-health-path",     "/health/db",               parse_path_opt,         F(db_health_path),         0 },
+	{ "max-db-query-time",  "",                         parse_duration_opt,     F(max_db_query_time_ms),   0 },
+	{ "login-path",         "/api/auth/login",          parse_path,             F(login_path),             0 },
+	{ "username",           "",                         parse_string,           F(username),               0 },
+	{ "password",           "",                         parse_string,           F(password),               INPUT_SECRET | INPUT_NO_TRIM },
+	{ "token-path",         "access_token",             parse_token_path_field, F(token_path),             0 },
+	{ "endpoints",          "",                         parse_endpoints_field,  F(endpoints),              0 },
+	{ "request-timeout",    "10s",                      parse_duration_req,     F(request_timeout_ms),     0 },
+	{ "retries",            "3",                        parse_retries,          F(retries),                0 },
+	{ "wait-timeout",       "120s",                     parse_duration_any,     F(wait_timeout_ms),        0 },
+	{ "dry-run",            "false",                    parse_bool_field,       F(dry_run),                0 },
+	{ "prometheus-url",     "",                         parse_url_opt,          F(prometheus_url),         0 },
+	{ "prometheus-token",   "",                         parse_string,           F(prometheus_token),       INPUT_SECRET },
+	{ "error-rate-query",   DEFAULT_ERROR_RATE_QUERY,   parse_promql,           F(error_rate_query),       0 },
+	{ "max-error-rate",     "",                         parse_fraction_field,   F(max_error_rate),         0 },
+	{ "latency-query",      DEFAULT_LATENCY_QUERY,      parse_promql,           F(latency_query),          0 },
+	{ "max-latency",        "",                         parse_duration_opt,     F(max_latency_ms),         0 },
+	{ "monitor-duration",   "0s",                       parse_duration_any,     F(monitor_duration_ms),    0 },
+	{ "monitor-interval",   "30s",                      parse_duration_req,     F(monitor_interval_ms),    0 },
+	{ "on-no-data",         "warn",                     parse_policy3,          F(on_no_data),             0 },
+	{ "on-query-error",     "",                         parse_policy2,          F(on_query_error),         0 },
+	{ "rollback",           "true",                     parse_bool_field,       F(rollback),               0 },
+	{ "kubeconfig",         "",                         parse_kubeconfig,       F(kubeconfig),             0 },
+	{ "kube-context",       "",                         parse_string,           F(kube_context),           0 },
+	{ "namespace",          "",                         parse_string,           F(namespace),              0 },
+	{ "deployment",         "atom",                     parse_list_field,       F(deployments),            0 },
+	{ "to-revision",        "",                         parse_revision,         F(to_revision),            0 },
+	{ "rollback-timeout",   "5m",                       parse_duration_req,     F(rollback_timeout_ms),    0 },
+	{ "github-token",       "",                         parse_string,           F(github_token),           INPUT_SECRET },
+	{ "create-issue",       "true",                     parse_bool_field,       F(create_issue),           0 },
+	{ "issue-labels",       "deployment-failure,rollback", parse_list_field,    F(issue_labels),           0 },
+	{ "slack-webhook-url",  "",                         parse_url_opt,          F(slack_webhook_url),      INPUT_SECRET },
+	{ "slack-notify",       "failure",                  parse_slack_notify,     F(slack_notify),           0 },
+};
+
+#undef F
+
+#define N_INPUTS (sizeof(inputs) / sizeof(inputs[0]))
+
+const struct input_info *
+config_inputs(size_t *n_out)
+{
+	static struct input_info info[N_INPUTS];
+	size_t i;
+
+	for (i = 0; i < N_INPUTS; i++) {
+		info[i].name = inputs[i].name;
+		info[i].default_value = inputs[i].default_value != NULL ? inputs[i].default_value : "";
+		info[i].secret = (inputs[i].flags & INPUT_SECRET) != 0;
+		info[i].required = (inputs[i].flags & INPUT_REQUIRED) != 0;
+	}
+	*n_out = N_INPUTS;
+	return info;
+}
+
+/* ---- pure parsers ---- */
+
+static bool
+is_blank(const char *s)
+{
+	return s == NULL || s[0] == '\0';
+}
+
+int
+config_parse_duration(int64_t *out_ms, const char *s, struct error *err)
+{
+	const char *p = s;
+	double value;
+	char *end;
+	double scale;
+
+	/* digits with an optional fraction, then a unit; strtod alone would accept hex and inf */
+	if (!isdigit((unsigned char)*p)) {
+		goto bad;
+	}
+	while (isdigit((unsigned char)*p)) {
+		p++;
+	}
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p)) {
+			goto bad;
+		}
+		while (isdigit((unsigned char)*p)) {
+			p++;
+		}
+	}
+	errno = 0;
+	value = strtod(s, &end);
+	if (errno != 0 || end != p) {
+		goto bad;
+	}
+	if (strcmp(p, "ms") == 0) {
+		scale = 1;
+	} else if (strcmp(p, "s") == 0) {
+		scale = 1000;
+	} else if (strcmp(p, "m") == 0) {
+		scale = 60000;
+	} else if (strcmp(p, "h") == 0) {
+		scale = 3600000;
+	} else {
+		goto bad;
+	}
+	value *= scale;
+	if (value > 86400000.0) { /* a day: anything longer is a typo */
+		return error_set(err, ERR_CONFIG, "expected a duration of at most 24h");
+	}
+	*out_ms = (int64_t)llround(value);
+	return 0;
+bad:
+	return error_set(err, ERR_CONFIG, "expected a duration such as 250ms, 10s or 5m");
+}
+
+int
+config_parse_bool(bool *out, const char *s, struct error *err)
+{
+	if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0) {
+		*out = true;
+		return 0;
+	}
+	if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0) {
+		*out = false;
+		return 0;
+	}
+	return error_set(err, ERR_CONFIG, "expected true or false");
+}
+
+int
+config_parse_fraction(double *out, const char *s, struct error *err)
+{
+	size_t len = strlen(s);
+	bool percent = len > 0 && s[len - 1] == '%';
+	char *num = xstrndup(s, percent ? len - 1 : len);
+	const char *p = num;
+	char *end;
+	double v;
+	int rc = 0;
+
+	if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1]))) {
+		rc = error_set(err, ERR_CONFIG, "expected a percentage such as 0.5%% or a fraction such as 0.005");
+		goto out;
+	}
+	errno = 0;
+	v = strtod(num, &end);
+	if (errno != 0 || *end != '\0' || end == num || !isfinite(v)) {
+		rc = error_set(err, ERR_CONFIG, "expected a percentage such as 0.5%% or a fraction such as 0.005");
+		goto out;
+	}
+	for (p = num; *p != '\0'; p++) {
+		if (!isdigit((unsigned char)*p) && *p != '.') {
+			rc = error_set(err, ERR_CONFIG, "expected a percentage such as 0.5%% or a fraction such as 0.005");
+			goto out;
+		}
+	}
+	if (percent) {
+		v /= 100.0;
+	}
+	if (v < 0.0 || v > 1.0) {
+		rc = error_set(err, ERR_CONFIG, "expected a value from 0%% to 100%% (a fraction from 0 to 1)");
+		goto out;
+	}
+	*out = v;
+out:
+	free(num);
+	return rc;
+}
+
+int
+config_parse_status_set(struct status_set *out, const char *s, struct error *err)
+{
+	const char *p = s;
+
+	memset(out, 0, sizeof(*out));
+	while (*p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+		int code;
+
+		if (n == 3 && p[0] >= '1' && p[0] <= '5' && (p[1] == 'x' || p[1] == 'X') &&
+		    (p[2] == 'x' || p[2] == 'X')) {
+			code = p[0] - '0';
+		} else if (n == 3 && p[0] >= '1' && p[0] <= '5' && isdigit((unsigned char)p[1]) &&
+			   isdigit((unsigned char)p[2])) {
+			code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+		} else {
+			return error_set(err, ERR_CONFIG,
+					 "expected status codes such as 200 or 200,204 (or a class such as 2xx)");
+		}
+		if (out->n >= sizeof(out->codes) / sizeof(out->codes[0])) {
+			return error_set(err, ERR_CONFIG, "too many status codes (at most 16)");
+		}
+		out->codes[out->n++] = code;
+		p += n;
+		if (*p == ',') {
+			p++;
+			if (*p == '\0') {
+				return error_set(err, ERR_CONFIG, "expected a status code after ','");
+			}
+		}
+	}
+	return 0;
+}
+
+bool
+status_set_matches(const struct status_set *set, long status)
+{
+	size_t i;
+
+	if (set->n == 0) {
+		return status >= 200 && status <= 299;
+	}
+	for (i = 0; i < set->n; i++) {
+		int c = set->codes[i];
+		if ((c < 10 && status / 100 == c) || (c >= 100 && status == c)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+valid_method(const char *m)
+{
+	static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (strcmp(m, methods[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+valid_path(const char *p)
+{
+	if (p[0] != '/' || p[1] == '/') { /* "//host" would change host */
+		return false;
+	}
+	for (; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#') {
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+endpoints_free(struct endpoint *e, size_t n)
+{
+	size_t i;
+	for (i = 0; e != NULL && i < n; i++) {
+		free(e[i].name);
+		free(e[i].method);
+		free(e[i].path);
+	}
+	free(e);
+}
+
+int
+config_parse_endpoints(struct endpoint **out, size_t *n_out, const char *s, struct error *err)
+{
+	struct endpoint *list = NULL;
+	size_t n = 0;
+	unsigned line_no = 0;
+	const char *p = s;
+	int rc = 0;
+
+	while (*p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		char *line = xstrndup(p, len);
+		char *words[4] = { NULL, NULL, NULL, NULL };
+		size_t n_words = 0;
+		char *save = NULL, *w, *trimmed;
+		struct endpoint e = { NULL, NULL, NULL, { { 0 }, 0 } };
+		size_t i;
+
+		line_no++;
+		p += len;
+		if (*p == '\n') {
+			p++;
+		}
+		trimmed = str_trim_dup(line);
+		free(line);
+		if (trimmed[0] == '\0' || trimmed[0] == '#') {
+			free(trimmed);
+			continue;
+		}
+		for (w = strtok_r(trimmed, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+			if (n_words == 3) {
+				n_words++;
+				break;
+			}
+			words[n_words++] = w;
+		}
+		i = 0;
+		if (n_words > 0 && words[0][0] != '/') {
+			char *m;
+			for (m = words[0]; *m != '\0'; m++) {
+				*m = (char)toupper((unsigned char)*m);
+			}
+			if (!valid_method(words[0])) {
+				rc = error_set(err, ERR_CONFIG,
+					       "line %u: unknown method '%.20s' (expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS)",
+					       line_no, words[0]);
+				free(trimmed);
+				goto out;
+			}
+			e.method = xstrdup(words[0]);
+			i = 1;
+		} else {
+			e.method = xstrdup("GET");
+		}
+		if (i >= n_words || n_words - i > 2 || !valid_path(words[i])) {
+			rc = error_set(err, ERR_CONFIG,
+				       "line %u: expected '[METHOD] PATH [EXPECTED]' with PATH starting with '/'",
+				       line_no);
+			free(e.method);
+			free(trimmed);
+			goto out;
+		}
+		e.path = xstrdup(words[i]);
+		if (i + 1 < n_words) {
+			struct error sub = ERROR_INIT;
+			if (config_parse_status_set(&e.expected, words[i + 1], &sub) < 0) {
+				rc = error_set(err, ERR_CONFIG, "line %u: %s", line_no, sub.msg);
+				free(e.method);
+				free(e.path);
+				free(trimmed);
+				goto out;
+			}
+		}
+		e.name = xasprintf("%s %s", e.method, e.path);
+		free(trimmed);
+		list = xrealloc(list, (n + 1) * sizeof(*list));
+		list[n++] = e;
+		if (n > 1000) {
+			rc = error_set(err, ERR_CONFIG, "too many endpoints (at most 1000)");
+			goto out;
+		}
+	}
+	*out = list;
+	*n_out = n;
+	list = NULL;
+	n = 0;
+out:
+	endpoints_free(list, n);
+	return rc;
+}
+
+int
+config_parse_token_path(char ***out, const char *s, struct error *err)
+{
+	char **segments = NULL;
+	const char *p = s;
+
+	if (str_has_prefix(p, "$.")) {
+		p += 2;
+	}
+	if (*p == '\0') {
+		return error_set(err, ERR_CONFIG, "expected a dotted path such as access_token or data.token");
+	}
+	while (*p != '\0') {
+		const char *dot = strchr(p, '.');
+		size_t n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+		size_t i;
+		if (n == 0 || (dot != NULL && dot[1] == '\0')) {
+			strv_free(segments);
+			return error_set(err, ERR_CONFIG,
+					 "expected a dotted path such as access_token or data.token (empty segment)");
+		}
+		for (i = 0; i < n; i++) {
+			if ((unsigned char)p[i] <= 0x20 || p[i] == '[' || p[i] == ']') {
+				strv_free(segments);
+				return error_set(err, ERR_CONFIG,
+						 "expected a dotted path such as access_token or data.token");
+			}
+		}
+		strv_push(&segments, xstrndup(p, n));
+		p += n;
+		if (*p == '.') {
+			p++;
+		}
+	}
+	*out = segments;
+	return 0;
+}
+
+int
+config_parse_list(char ***out, const char *s, struct error *err)
+{
+	char **items = NULL;
+	const char *p = s;
+
+	(void)err;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",\n");
+		char *item = xstrndup(p, n);
+		char *t = str_trim_dup(item);
+		free(item);
+		if (t[0] != '\0' && !strv_contains(items, t)) {
+			strv_push(&items, t);
+		} else {
+			free(t);
+		}
+		p += n;
+		if (*p != '\0') {
+			p++;
+		}
+	}
+	*out = items;
+	return 0;
+}
+
+void
+duration_format(char *out, size_t size, int64_t ms)
+{
+	if (ms < 1000 || ms % 1000 != 0) {
+		if (ms < 10000) {
+			(void)snprintf(out, size, "%lldms", (long long)ms);
+		} else {
+			(void)snprintf(out, size, "%.1fs", (double)ms / 1000.0);
+		}
+	} else if (ms < 60000 || ms % 60000 != 0) {
+		if (ms >= 60000) {
+			(void)snprintf(out, size, "%lldm%llds", (long long)(ms / 60000), (long long)(ms % 60000 / 1000));
+		} else {
+			(void)snprintf(out, size, "%llds", (long long)(ms / 1000));
+		}
+	} else {
+		(void)snprintf(out, size, "%lldm", (long long)(ms / 60000));
+	}
+}
+
+/* ---- table parsers: value is trimmed and may be empty ("not set") ---- */
+
+static int
+parse_string(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	(void)err;
+	*(char **)field = is_blank(value) ? NULL : xstrdup(value);
+	return 0;
+}
+
+static int
+check_url(const char *value, struct error *err)
+{
+	const char *host;
+	size_t i;
+
+	if (str_has_prefix(value, "https://")) {
+		host = value + 8;
+	} else if (str_has_prefix(value, "http://")) {
+		host = value + 7;
+	} else {
+		return error_set(err, ERR_CONFIG, "expected an http:// or https:// URL");
+	}
+	if (host[0] == '\0' || host[0] == '/' || host[0] == ':') {
+		return error_set(err, ERR_CONFIG, "expected an http:// or https:// URL with a host");
+	}
+	for (i = 0; value[i] != '\0'; i++) {
+		if ((unsigned char)value[i] <= 0x20 || value[i] == 0x7f) {
+			return error_set(err, ERR_CONFIG, "URL contains whitespace or control characters");
+		}
+	}
+	if (memchr(host, '@', strcspn(host, "/?#")) != NULL) {
+		return error_set(err, ERR_CONFIG, "credentials in the URL are not allowed (use the dedicated inputs)");
+	}
+	if (strchr(value, '#') != NULL) {
+		return error_set(err, ERR_CONFIG, "expected a URL without a #fragment");
+	}
+	return 0;
+}
+
+static int
+parse_url_opt(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	char *copy;
+	size_t n;
+
+	(void)cfg;
+	if (is_blank(value)) {
+		*(char **)field = NULL;
+		return 0;
+	}
+	if (check_url(value, err) < 0) {
+		return ERR_CONFIG;
+	}
+	copy = xstrdup(value);
+	n = strlen(copy);
+	while (n > 0 && copy[n - 1] == '/' && strchr(strstr(copy, "://") + 3, '/') != NULL) {
+		copy[--n] = '\0';
+	}
+	*(char **)field = copy;
+	return 0;
+}
+
+static int
+parse_url(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	if (strchr(value, '?') != NULL) {
+		return error_set(err, ERR_CONFIG, "expected a base URL without a ?query");
+	}
+	return parse_url_opt(cfg, field, value, err);
+}
+
+static int
+parse_path_opt(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	if (is_blank(value)) {
+		*(char **)field = NULL;
+		return 0;
+	}
+	if (!valid_path(value)) {
+		return error_set(err, ERR_CONFIG, "expected a path starting with '/', without spaces");
+	}
+	*(char **)field = xstrdup(value);
+	return 0;
+}
+
+static int
+parse_path(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	if (is_blank(value)) {
+		return error_set(err, ERR_CONFIG, "expected a path starting with '/', got an empty value");
+	}
+	return parse_path_opt(cfg, field, value, err);
+}
+
+static int
+parse_environment(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	size_t i;
+
+	for (i = 0; value[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)value[i];
+		if (!isalnum(c) && c != '-' && c != '_' && c != '.' && c != '/') {
+			return error_set(err, ERR_CONFIG,
+					 "expected a name of letters, digits, '-', '_', '.' or '/' (such as staging or production)");
+		}
+	}
+	if (i > 64) {
+		return error_set(err, ERR_CONFIG, "expected at most 64 characters");
+	}
+	*(char **)field = xstrdup(value);
+	cfg->production = str_ieq(value, "production") || str_ieq(value, "prod");
+	return 0;
+}
+
+static int
+parse_duration_any(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	return config_parse_duration((int64_t *)field, value, err);
+}
+
+static int
+parse_duration_req(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	int64_t ms;
+
+	(void)cfg;
+	if (config_parse_duration(&ms, value, err) < 0) {
+		return ERR_CONFIG;
+	}
+	if (ms <= 0) {
+		return error_set(err, ERR_CONFIG, "expected a duration greater than zero");
+	}
+	*(int64_t *)field = ms;
+	return 0;
+}
+
+static int
+parse_duration_opt(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	if (is_blank(value)) {
+		*(int64_t *)field = -1;
+		return 0;
+	}
+	return parse_duration_req(cfg, field, value, err);
+}
+
+static int
+parse_bool_field(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	return config_parse_bool((bool *)field, value, err);
+}
+
+static int
+parse_retries(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	size_t i;
+
+	(void)cfg;
+	for (i = 0; value[i] != '\0'; i++) {
+		if (!isdigit((unsigned char)value[i])) {
+			break;
+		}
+	}
+	if (i == 0 || value[i] != '\0' || i > 2 || atoi(value) > 10) {
+		return error_set(err, ERR_CONFIG, "expected a whole number from 0 to 10");
+	}
+	*(int *)field = atoi(value);
+	return 0;
+}
+
+static int
+parse_revision(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	size_t i;
+
+	(void)cfg;
+	if (is_blank(value)) {
+		*(long *)field = 0;
+		return 0;
+	}
+	for (i = 0; value[i] != '\0'; i++) {
+		if (!isdigit((unsigned char)value[i])) {
+			break;
+		}
+	}
+	if (i == 0 || value[i] != '\0' || i > 9 || atol(value) <= 0) {
+		return error_set(err, ERR_CONFIG, "expected a revision number greater than zero");
+	}
+	*(long *)field = atol(value);
+	return 0;
+}
+
+static int
+parse_token_path_field(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	if (config_parse_token_path((char ***)field, value, err) < 0) {
+		return ERR_CONFIG;
+	}
+	cfg->token_path_text = xstrdup(value);
+	return 0;
+}
+
+static int
+parse_endpoints_field(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)field;
+	return config_parse_endpoints(&cfg->endpoints, &cfg->n_endpoints, value, err);
+}
+
+static int
+parse_fraction_field(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	if (is_blank(value)) {
+		*(double *)field = -1.0; /* per-environment default, applied after the table */
+		return 0;
+	}
+	return config_parse_fraction((double *)field, value, err);
+}
+
+static int
+parse_policy3(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	if (strcmp(value, "pass") == 0) {
+		*(enum policy *)field = POLICY_PASS;
+	} else if (strcmp(value, "warn") == 0) {
+		*(enum policy *)field = POLICY_WARN;
+	} else if (strcmp(value, "fail") == 0) {
+		*(enum policy *)field = POLICY_FAIL;
+	} else {
+		return error_set(err, ERR_CONFIG, "expected pass, warn or fail");
+	}
+	return 0;
+}
+
+static int
+parse_policy2(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	if (is_blank(value)) {
+		/* production fails closed, other environments warn; environment is parsed earlier */
+		*(enum policy *)field = cfg->production ? POLICY_FAIL : POLICY_WARN;
+		return 0;
+	}
+	if (strcmp(value, "warn") == 0) {
+		*(enum policy *)field = POLICY_WARN;
+	} else if (strcmp(value, "fail") == 0) {
+		*(enum policy *)field = POLICY_FAIL;
+	} else {
+		return error_set(err, ERR_CONFIG, "expected warn or fail");
+	}
+	return 0;
+}
+
+static int
+parse_slack_notify(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	if (strcmp(value, "failure") == 0) {
+		*(enum slack_notify *)field = SLACK_NOTIFY_FAILURE;
+	} else if (strcmp(value, "always") == 0) {
+		*(enum slack_notify *)field = SLACK_NOTIFY_ALWAYS;
+	} else {
+		return error_set(err, ERR_CONFIG, "expected failure or always");
+	}
+	return 0;
+}
+
+static int
+parse_list_field(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	return config_parse_list((char ***)field, value, err);
+}
+
+static int
+parse_promql(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	if (is_blank(value)) {
+		return error_set(err, ERR_CONFIG, "expected a PromQL expression, got an empty value");
+	}
+	if (strlen(value) > 8192) {
+		return error_set(err, ERR_CONFIG, "expected a PromQL expression of at most 8192 characters");
+	}
+	*(char **)field = xstrdup(value);
+	return 0;
+}
+
+static int
+parse_kubeconfig(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	(void)err;
+	/* parsed and its credentials masked by kubeconfig.c; here only kept */
+	*(char **)field = is_blank(value) ? NULL : xstrdup(value);
+	return 0;
+}
+
+/* ---- loading ---- */
+
+static char *
+env_dup(const char *name)
+{
+	const char *v = getenv(name);
+	return (v != NULL && v[0] != '\0') ? xstrdup(v) : NULL;
+}
+
+static void
+context_load(struct run_context *c)
+{
+	const char *v = getenv("GITHUB_ACTIONS");
+	const char *d = getenv("RUNNER_DEBUG");
+
+	c->github_actions = v != NULL && strcmp(v, "true") == 0;
+	c->debug = d != NULL && strcmp(d, "1") == 0;
+	c->repository = env_dup("GITHUB_REPOSITORY");
+	c->server_url = env_dup("GITHUB_SERVER_URL");
+	if (c->server_url == NULL) {
+		c->server_url = xstrdup("https://github.com");
+	}
+	c->api_url = env_dup("GITHUB_API_URL");
+	c->run_id = env_dup("GITHUB_RUN_ID");
+	c->run_attempt = env_dup("GITHUB_RUN_ATTEMPT");
+	c->workflow = env_dup("GITHUB_WORKFLOW");
+	c->sha = env_dup("GITHUB_SHA");
+	c->actor = env_dup("GITHUB_ACTOR");
+	c->ref_name = env_dup("GITHUB_REF_NAME");
+	c->workspace = env_dup("GITHUB_WORKSPACE");
+	c->output_path = env_dup("GITHUB_OUTPUT");
+	c->summary_path = env_dup("GITHUB_STEP_SUMMARY");
+	c->runner_temp = env_dup("RUNNER_TEMP");
+	c->kubeconfig_path = env_dup("KUBECONFIG");
+	c->k8s_service_host = env_dup("KUBERNETES_SERVICE_HOST");
+	c->k8s_service_port = env_dup("KUBERNETES_SERVICE_PORT");
+	c->home = env_dup("HOME");
+}
+
+/* quotes a bad value for the error message: bounded, control characters escaped */
+static void
+quote_value(struct buf *b, const char *value)
+{
+	size_t i;
+
+	for (i = 0; value[i] != '\0' && i < 80; i++) {
+		unsigned char c = (unsigned char)value[i];
+		if (c == '\n') {
+			buf_puts(b, "\\n");
+		} else if (c < 0x20 || c == 0x7f) {
+			buf_printf(b, "\\x%02x", c);
+		} else {
+			buf_putc(b, (char)c);
+		}
+	}
+	if (value[i] != '\0') {
+		buf_puts(b, "...");
+	}
+}
+
+int
+config_load(struct config *cfg, struct error *err)
+{
+	size_t i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	context_load(&cfg->ctx);
+	/* secrets are masked while the inputs are read: the log must know its mode first */
+	log_init(cfg->ctx.github_actions, cfg->ctx.debug || log_debug_enabled());
+
+	for (i = 0; i < N_INPUTS; i++) {
+		const struct input_spec *spec = &inputs[i];
+		char envname[64];
+		const char *raw;
+		char *value;
+		struct error sub = ERROR_INIT;
+		size_t j;
+		int rc;
+
+		(void)snprintf(envname, sizeof(envname), "INPUT_%s", spec->name);
+		for (j = 6; envname[j] != '\0'; j++) {
+			envname[j] = (char)toupper((unsigned char)envname[j]);
+		}
+		raw = getenv(envname);
+		if (raw == NULL) {
+			raw = "";
+		}
+		value = (spec->flags & INPUT_NO_TRIM) != 0 ? xstrdup(raw) : str_trim_dup(raw);
+		if ((spec->flags & INPUT_SECRET) != 0) {
+			log_mask(value);
+		}
+		if (value[0] == '\0') {
+			if ((spec->flags & INPUT_REQUIRED) != 0) {
+				free(value);
+				return error_set(err, ERR_CONFIG, "invalid input '%s': required but not set (%s)",
+						 spec->name, envname);
+			}
+			free(value);
+			value = xstrdup(spec->default_value != NULL ? spec->default_value : "");
+		}
+		rc = spec->parse(cfg, (char *)cfg + spec->offset, value, &sub);
+		if (rc < 0) {
+			struct buf b = BUF_INIT;
+			if ((spec->flags & INPUT_SECRET) == 0) {
+				buf_puts(&b, ", got '");
+				quote_value(&b, value);
+				buf_puts(&b, "'");
+			}
+			(void)error_set(err, ERR_CONFIG, "invalid input '%s': %s%s", spec->name, sub.msg,
+					buf_str(&b));
+			buf_dispose(&b);
+			secret_free(value);
+			return ERR_CONFIG;
+		}
+		secret_free(value);
+	}
+
+	/* relations between inputs */
+	if ((cfg->username == NULL) != (cfg->password == NULL)) {
+		return error_set(err, ERR_CONFIG, "invalid input '%s': it is empty while '%s' is set; give both or neither",
+				 cfg->username == NULL ? "username" : "password",
+				 cfg->username == NULL ? "password" : "username");
+	}
+	if (cfg->max_error_rate < 0.0) {
+		cfg->max_error_rate = cfg->production ? 0.001 : 0.01;
+	}
+	if (cfg->monitor_duration_ms > 0 && cfg->monitor_interval_ms > cfg->monitor_duration_ms) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'monitor-interval': longer than 'monitor-duration' (nothing would be sampled)");
+	}
+	if (cfg->rollback && cfg->deployments == NULL) {
+		return error_set(err, ERR_CONFIG, "invalid input 'deployment': expected at least one Deployment name when 'rollback' is true");
+	}
+	for (i = 0; cfg->deployments != NULL && cfg->deployments[i] != NULL; i++) {
+		const char *d = cfg->deployments[i];
+		size_t j, n = strlen(d);
+		for (j = 0; j < n; j++) {
+			if (!(islower((unsigned char)d[j]) || isdigit((unsigned char)d[j]) || d[j] == '-' || d[j] == '.')) {
+				break;
+			}
+		}
+		if (j < n || n > 253 || d[0] == '-' || d[0] == '.') {
+			struct buf b = BUF_INIT;
+			quote_value(&b, d);
+			(void)error_set(err, ERR_CONFIG,
+					"invalid input 'deployment': expected Kubernetes names (lower-case letters, digits, '-', '.'), got '%s'",
+					buf_str(&b));
+			buf_dispose(&b);
+			return ERR_CONFIG;
+		}
+	}
+	if (cfg->namespace != NULL) {
+		const char *ns = cfg->namespace;
+		size_t j, n = strlen(ns);
+		for (j = 0; j < n; j++) {
+			if (!(islower((unsigned char)ns[j]) || isdigit((unsigned char)ns[j]) || ns[j] == '-')) {
+				break;
+			}
+		}
+		if (j < n || n > 63 || ns[0] == '-') {
+			struct buf b = BUF_INIT;
+			quote_value(&b, ns);
+			(void)error_set(err, ERR_CONFIG,
+					"invalid input 'namespace': expected a Kubernetes namespace (lower-case letters, digits, '-'), got '%s'",
+					buf_str(&b));
+			buf_dispose(&b);
+			return ERR_CONFIG;
+		}
+	}
+	return 0;
+}
+
+static void
+context_dispose(struct run_context *c)
+{
+	free(c->repository);
+	free(c->server_url);
+	free(c->api_url);
+	free(c->run_id);
+	free(c->run_attempt);
+	free(c->workflow);
+	free(c->sha);
+	free(c->actor);
+	free(c->ref_name);
+	free(c->workspace);
+	free(c->output_path);
+	free(c->summary_path);
+	free(c->runner_temp);
+	free(c->kubeconfig_path);
+	free(c->k8s_service_host);
+	free(c->k8s_service_port);
+	free(c->home);
+}
+
+void
+config_dispose(struct config *cfg)
+{
+	free(cfg->url);
+	free(cfg->environment);
+	free(cfg->health_path);
+	free(cfg->db_health_path);
+	free(cfg->login_path);
+	free(cfg->username);
+	secret_free(cfg->password);
+	strv_free(cfg->token_path);
+	free(cfg->token_path_text);
+	endpoints_free(cfg->endpoints, cfg->n_endpoints);
+	free(cfg->prometheus_url);
+	secret_free(cfg->prometheus_token);
+	free(cfg->error_rate_query);
+	free(cfg->latency_query);
+	secret_free(cfg->kubeconfig);
+	free(cfg->kube_context);
+	free(cfg->namespace);
+	strv_free(cfg->deployments);
+	secret_free(cfg->github_token);
+	strv_free(cfg->issue_labels);
+	secret_free(cfg->slack_webhook_url);
+	context_dispose(&cfg->ctx);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SRC_CONFIG_H
+#define SRC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+enum policy {
+	POLICY_PASS,
+	POLICY_WARN,
+	POLICY_FAIL,
+};
+
+enum slack_notify {
+	SLACK_NOTIFY_FAILURE,
+	SLACK_NOTIFY_ALWAYS,
+};
+
+/* expected statuses: a code (200) or a class (2 for "2xx"); none means any 2xx */
+struct status_set {
+	int codes[16];
+	size_t n;
+};
+
+struct endpoint {
+	char *name; /* "METHOD PATH" */
+	char *method;
+	char *path;
+	struct status_set expected;
+};
+
+/* the runner's context, read from GITHUB_* and friends; never inputs */
+struct run_context {
+	bool github_actions;
+	bool debug;
+	char *repository; /* owner/name */
+	char *server_url;
+	char *api_url;
+	char *run_id;
+	char *run_attempt;
+	char *workflow;
+	char *sha;
+	char *actor;
+	char *ref_name;
+	char *workspace;
+	char *output_path;
+	char *summary_path;
+	char *runner_temp;
+	char *kubeconfig_path;  /* $KUBECONFIG */
+	char *k8s_service_host; /* KUBERNETES_SERVICE_HOST */
+	char *k8s_service_port;
+	char *home;
+};
+
+struct config {
+	/* service and smoke checks */
+	char *url; /* no trailing slash */
+	char *environment;
+	bool production;
+	char *health_path;
+	char *db_health_path; /* NULL: check disabled */
+	int64_t max_db_query_time_ms; /* -1: not set */
+	char *login_path;
+	char *username; /* NULL: authenticated checks skipped */
+	char *password;
+	char **token_path; /* segments */
+	char *token_path_text;
+	struct endpoint *endpoints;
+	size_t n_endpoints;
+	int64_t request_timeout_ms;
+	int retries;
+	int64_t wait_timeout_ms;
+	bool dry_run;
+
+	/* metrics */
+	char *prometheus_url; /* NULL: metrics skipped */
+	char *prometheus_token;
+	char *error_rate_query;
+	double max_error_rate; /* a fraction */
+	char *latency_query;
+	int64_t max_latency_ms; /* -1: not judged */
+	int64_t monitor_duration_ms;
+	int64_t monitor_interval_ms;
+	enum policy on_no_data;
+	enum policy on_query_error;
+
+	/* rollback */
+	bool rollback;
+	char *kubeconfig; /* content as given (base64 or YAML), NULL if unset */
+	char *kube_context;
+	char *namespace;
+	char **deployments;
+	long to_revision; /* 0: previous */
+	int64_t rollback_timeout_ms;
+
+	/* notification */
+	char *github_token;
+	bool create_issue;
+	char **issue_labels;
+	char *slack_webhook_url;
+	enum slack_notify slack_notify;
+
+	struct run_context ctx;
+};
+
+/* one row per action input; defaults equal action.yml's */
+struct input_info {
+	const char *name;
+	const char *default_value;
+	bool secret;
+	bool required;
+};
+
+const struct input_info *config_inputs(size_t *n_out);
+
+/*
+ * Reads every INPUT_* variable and the run context, validates all of it and masks secrets.
+ * Returns 0, or ERR_CONFIG with a one-line message naming the input ("invalid input 'retries': …").
+ * The caller disposes cfg with config_dispose() in both cases.
+ */
+int config_load(struct config *cfg, struct error *err);
+void config_dispose(struct config *cfg);
+
+/* pure parsers, exposed for unit tests and fuzzing; each returns 0 or ERR_CONFIG with what was expected */
+int config_parse_duration(int64_t *out_ms, const char *s, struct error *err);
+int config_parse_bool(bool *out, const char *s, struct error *err);
+int config_parse_fraction(double *out, const char *s, struct error *err);
+int config_parse_endpoints(struct endpoint **out, size_t *n_out, const char *s, struct error *err);
+int config_parse_token_path(char ***out, const char *s, struct error *err);
+int config_parse_status_set(struct status_set *out, const char *s, struct error *err);
+int config_parse_list(char ***out, const char *s, struct error *err);
+bool status_set_matches(const struct status_set *set, long status);
+void endpoints_free(struct endpoint *e, size_t n);
+/* formats a duration for people: 250ms, 10s, 2m30s */
+void duration_format(char *out, size_t size, int64_t ms);
+
+#endif

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SRC_GATE_H
+#define SRC_GATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "checks/check.h"
+#include "config.h"
+#include "http.h"
+#include "retry.h"
+
+/* the commit under test: from the repository (libgit2) or, failing that, the run context */
+struct commit_info {
+	char *sha;
+	char *short_sha;
+	char *author;
+	char *email;
+	char *subject;
+	int64_t time; /* epoch seconds, 0 unknown */
+	bool from_git;
+};
+
+struct metrics_facts {
+	bool error_rate_set;
+	double error_rate; /* fraction */
+	bool latency_set;
+	double latency_ms;
+	int samples;
+};
+
+enum rollback_outcome {
+	ROLLBACK_NONE,        /* not needed or not attempted */
+	ROLLBACK_DONE,        /* patched, rolled out and verified */
+	ROLLBACK_DRY_RUN,     /* validated by the server with dryRun=All, nothing changed */
+	ROLLBACK_SKIPPED,     /* nothing to do or not allowed (first deploy, paused, changed since) */
+	ROLLBACK_FAILED,      /* rejected, timed out or not verified */
+};
+
+struct rollback_entry {
+	char *deployment;
+	char *namespace;
+	long revision_before;  /* under test, at preflight */
+	long revision_target;  /* what undo restores (its number before renumbering) */
+	long revision_after;   /* the Deployment's revision once rolled back */
+	char *images_before;
+	char *images_after;
+	enum rollback_outcome outcome;
+	char *detail;
+	int64_t failure_to_patch_ms; /* from the first failed check to the PATCH leaving; -1 */
+	int64_t rollout_ms;          /* from the PATCH to a complete rollout; -1 */
+};
+
+struct rollback_facts {
+	bool enabled;        /* rollback input and a usable cluster */
+	bool armed;          /* preflight found a target: the gate stops at the first failure */
+	enum rollback_outcome outcome;
+	char *detail;
+	struct rollback_entry *items;
+	size_t n;
+};
+
+struct notify_facts {
+	char *issue_url;
+	long issue_number;
+	char *issue_action; /* "created", "commented", "failed: …" */
+	char *slack_status; /* "sent", "failed: …", NULL when not attempted */
+};
+
+struct gate {
+	const struct config *cfg;
+	struct http *http;
+	struct retry_policy retry;
+	struct check_list checks;
+	int64_t started_ms;        /* monotonic */
+	int64_t started_wall_ms;
+	int64_t finished_wall_ms;
+	char *token;               /* the smoke-test access token; masked, wiped at the end */
+	int64_t first_failure_ms;  /* monotonic time of the first failed check; 0 none */
+	char *first_failure;       /* its name */
+	bool cancelled;
+	const char *result;        /* passed, failed, rolled-back, rollback-failed */
+	struct commit_info commit;
+	struct metrics_facts metrics;
+	struct rollback_facts rollback;
+	struct notify_facts notify;
+	void *cluster;             /* rollback.c's preflight state */
+};
+
+void gate_init(struct gate *g, const struct config *cfg, struct http *http);
+void gate_dispose(struct gate *g);
+/* records the first failure time; called by every check that fails */
+void gate_note_failure(struct gate *g, const struct check_result *r);
+bool gate_failed(const struct gate *g);
+/* the base URL joined with a path */
+char *gate_service_url(const struct gate *g, const char *path);
+
+
+
+/* {server}/{repo}/actions/runs/{id}/attempts/{attempt}, or NULL without a run context; caller frees */
+char *gate_run_url(const struct gate *g);
+/* {server}/{repo}/commit/{sha}, or NULL; caller frees */
+char *gate_commit_url(const struct gate *g);
+/* the list of failed check names (excluding recovery), comma-separated; caller frees */
+char *gate_failed_checks(const struct gate *g);
+#endif

@@ -1,0 +1,758 @@
+/* SPDX-License-Identifier: MIT */
+#include "atom-config.h"
+#include "config.h"
+#include "http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+#include "util.h"
+
+#ifndef PACKAGE_NAME
+#define PACKAGE_NAME "atom-safety"
+#endif
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define MAX_HEADERS 64
+#define MAX_HEADER_BYTES (64 * 1024)
+
+struct http {
+	CURLM *multi;
+	CURLSH *share;
+};
+
+struct req_priv {
+	CURL *easy;
+	struct curl_slist *slist;
+	char errbuf[CURL_ERROR_SIZE];
+	int64_t due_ms;
+	size_t header_bytes;
+	bool too_big;
+	bool consumer_stop;
+	struct http_batch *batch;
+};
+
+struct http_batch {
+	struct http *h;
+	struct http_batch_opts opts;
+	struct http_request **queue; /* waiting to start (pending or retry-due) */
+	size_t n_queue, cap_queue;
+	struct http_request **all;   /* every request ever added, to find running ones on abort */
+	size_t n_all;
+	size_t running;
+	bool aborted;
+};
+
+struct http *
+http_new(void)
+{
+	struct http *h = xcalloc(1, sizeof(*h));
+
+	h->multi = curl_multi_init();
+	if (h->multi == NULL) {
+		abort();
+	}
+	h->share = curl_share_init();
+	if (h->share != NULL) {
+		(void)curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+		(void)curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	}
+	return h;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL) {
+		return;
+	}
+	(void)curl_multi_cleanup(h->multi);
+	if (h->share != NULL) {
+		(void)curl_share_cleanup(h->share);
+	}
+	free(h);
+}
+
+const char *
+transport_outcome_name(enum transport_outcome t)
+{
+	switch (t) {
+	case TRANSPORT_OK:
+		return "ok";
+	case TRANSPORT_DNS:
+		return "name resolution failed";
+	case TRANSPORT_CONNECT:
+		return "connection failed";
+	case TRANSPORT_TIMEOUT:
+		return "timed out";
+	case TRANSPORT_RESET:
+		return "connection closed mid-reply";
+	case TRANSPORT_TLS:
+		return "TLS failure";
+	case TRANSPORT_TOO_BIG:
+		return "reply too large";
+	case TRANSPORT_OTHER:
+	default:
+		return "transfer failed";
+	}
+}
+
+char *
+http_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct buf b = BUF_INIT;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			buf_putc(&b, (char)c);
+		} else {
+			buf_putc(&b, '%');
+			buf_putc(&b, hex[c >> 4]);
+			buf_putc(&b, hex[c & 15]);
+		}
+	}
+	return buf_steal(&b);
+}
+
+char *
+http_url_for_log(const char *url)
+{
+	return xstrndup(url, strcspn(url, "?#"));
+}
+
+const char *
+http_response_header(const struct http_response *resp, const char *name)
+{
+	size_t i;
+	for (i = 0; i < resp->n_headers; i++) {
+		if (strcasecmp(resp->headers[i].name, name) == 0) {
+			return resp->headers[i].value;
+		}
+	}
+	return NULL;
+}
+
+static void
+headers_clear(struct http_response *resp)
+{
+	size_t i;
+	for (i = 0; i < resp->n_headers; i++) {
+		free(resp->headers[i].name);
+		free(resp->headers[i].value);
+	}
+	free(resp->headers);
+	resp->headers = NULL;
+	resp->n_headers = 0;
+}
+
+void
+http_response_dispose(struct http_response *resp)
+{
+	free(resp->content_type);
+	buf_dispose(&resp->body);
+	headers_clear(resp);
+	memset(resp, 0, sizeof(*resp));
+	resp->retry_after_ms = -1;
+}
+
+static void
+priv_free(struct http_request *req)
+{
+	struct req_priv *p = req->priv;
+	if (p == NULL) {
+		return;
+	}
+	if (p->easy != NULL) {
+		curl_easy_cleanup(p->easy);
+	}
+	curl_slist_free_all(p->slist);
+	free(p);
+	req->priv = NULL;
+}
+
+void
+http_request_dispose(struct http_request *req)
+{
+	priv_free(req);
+	http_response_dispose(&req->resp);
+	error_clear(&req->err);
+	req->state = HTTP_PENDING;
+	req->attempts = 0;
+	req->transport = TRANSPORT_OK;
+}
+
+static size_t
+on_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_request *req = userdata;
+	struct req_priv *p = req->priv;
+	size_t n = size * nmemb;
+	size_t cap = req->max_body != 0 ? req->max_body : HTTP_DEFAULT_MAX_BODY;
+
+	if (req->on_data != NULL) {
+		if (req->on_data(req, data, n) != 0) {
+			p->consumer_stop = true;
+			return 0;
+		}
+		return n;
+	}
+	if (req->resp.body.len + n > cap) {
+		/* returning short makes libcurl abort with CURLE_WRITE_ERROR: memory stays bounded */
+		p->too_big = true;
+		req->resp.body_truncated = true;
+		return 0;
+	}
+	buf_append(&req->resp.body, data, n);
+	return n;
+}
+
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_request *req = userdata;
+	struct req_priv *p = req->priv;
+	size_t n = size * nmemb;
+	const char *colon;
+	struct http_header *hd;
+	size_t name_len, vstart, vend;
+
+	p->header_bytes += n;
+	if (p->header_bytes > MAX_HEADER_BYTES) {
+		p->too_big = true;
+		return 0;
+	}
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		/* a new response (after 100 Continue): forget earlier headers */
+		headers_clear(&req->resp);
+		return n;
+	}
+	colon = memchr(data, ':', n);
+	if (colon == NULL || req->resp.n_headers >= MAX_HEADERS) {
+		return n;
+	}
+	name_len = (size_t)(colon - data);
+	vstart = name_len + 1;
+	while (vstart < n && (data[vstart] == ' ' || data[vstart] == '\t')) {
+		vstart++;
+	}
+	vend = n;
+	while (vend > vstart && (data[vend - 1] == '\r' || data[vend - 1] == '\n' || data[vend - 1] == ' ')) {
+		vend--;
+	}
+	req->resp.headers = xrealloc(req->resp.headers, (req->resp.n_headers + 1) * sizeof(*hd));
+	hd = &req->resp.headers[req->resp.n_headers++];
+	hd->name = xstrndup(data, name_len);
+	for (char *c = hd->name; *c != '\0'; c++) {
+		*c = (char)tolower((unsigned char)*c);
+	}
+	hd->value = xstrndup(data + vstart, vend - vstart);
+	return n;
+}
+
+static void
+setup_easy(struct http_batch *b, struct http_request *req)
+{
+	struct req_priv *p = req->priv;
+	CURL *e;
+	const char *method = req->method != NULL ? req->method : "GET";
+	size_t i;
+
+	if (p->easy == NULL) {
+		p->easy = curl_easy_init();
+		if (p->easy == NULL) {
+			abort();
+		}
+	} else {
+		curl_easy_reset(p->easy);
+	}
+	e = p->easy;
+	curl_slist_free_all(p->slist);
+	p->slist = NULL;
+	p->errbuf[0] = '\0';
+	p->too_big = false;
+	p->consumer_stop = false;
+	p->header_bytes = 0;
+
+	(void)curl_easy_setopt(e, CURLOPT_URL, req->url);
+	(void)curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+	(void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	(void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
+	(void)curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	(void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* credentials never change host: redirects are reported, not followed */
+	(void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	(void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(req->timeout_ms > 0 ? req->timeout_ms : 30000));
+	(void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+			       (long)(req->timeout_ms > 0 && req->timeout_ms < 10000 ? req->timeout_ms : 10000));
+	(void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	(void)curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+	(void)curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	(void)curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+	(void)curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	(void)curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	(void)curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	(void)curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (b->h->share != NULL) {
+		(void)curl_easy_setopt(e, CURLOPT_SHARE, b->h->share);
+	}
+	if (log_debug_enabled()) {
+		/* never CURLOPT_VERBOSE: it prints Authorization headers */
+	}
+
+	if (strcmp(method, "GET") == 0) {
+		(void)curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(method, "HEAD") == 0) {
+		(void)curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else {
+		(void)curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	}
+	if (req->body != NULL) {
+		(void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		(void)curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+	} else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
+		(void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+		(void)curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+	}
+	if (req->content_type != NULL) {
+		char *h = xasprintf("Content-Type: %s", req->content_type);
+		p->slist = curl_slist_append(p->slist, h);
+		free(h);
+	}
+	/* no "Expect: 100-continue" round trip for small JSON bodies */
+	p->slist = curl_slist_append(p->slist, "Expect:");
+	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
+		p->slist = curl_slist_append(p->slist, req->headers[i]);
+	}
+	(void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->slist);
+	if (req->bearer != NULL) {
+		(void)curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		(void)curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, req->bearer);
+	} else if (req->basic_user != NULL) {
+		(void)curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		(void)curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user);
+		(void)curl_easy_setopt(e, CURLOPT_PASSWORD, req->basic_password != NULL ? req->basic_password : "");
+	}
+	if (req->tls != NULL) {
+		const struct http_tls *t = req->tls;
+		if (t->ca_pem != NULL) {
+			struct curl_blob blob = { (void *)t->ca_pem, t->ca_len, CURL_BLOB_COPY };
+			(void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+		} else if (t->ca_file != NULL) {
+			(void)curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+		}
+		if (t->cert_pem != NULL) {
+			struct curl_blob blob = { (void *)t->cert_pem, t->cert_len, CURL_BLOB_COPY };
+			(void)curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
+			(void)curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		} else if (t->cert_file != NULL) {
+			(void)curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+		}
+		if (t->key_pem != NULL) {
+			struct curl_blob blob = { (void *)t->key_pem, t->key_len, CURL_BLOB_COPY };
+			(void)curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
+			(void)curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+		} else if (t->key_file != NULL) {
+			(void)curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+		}
+		if (t->insecure) {
+			(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+			(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+	}
+}
+
+struct http_batch *
+http_batch_new(struct http *h, const struct http_batch_opts *opts)
+{
+	struct http_batch *b = xcalloc(1, sizeof(*b));
+
+	b->h = h;
+	b->opts = *opts;
+	if (b->opts.max_parallel <= 0) {
+		b->opts.max_parallel = HTTP_MAX_PARALLEL;
+	}
+	(void)curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)b->opts.max_parallel);
+	(void)curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)b->opts.max_parallel);
+	(void)curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)b->opts.max_parallel);
+	return b;
+}
+
+static void
+queue_push(struct http_batch *b, struct http_request *req)
+{
+	if (b->n_queue == b->cap_queue) {
+		b->cap_queue = b->cap_queue == 0 ? 16 : b->cap_queue * 2;
+		b->queue = xrealloc(b->queue, b->cap_queue * sizeof(*b->queue));
+	}
+	b->queue[b->n_queue++] = req;
+}
+
+void
+http_batch_add(struct http_batch *b, struct http_request *req)
+{
+	struct req_priv *p;
+
+	http_request_dispose(req);
+	p = xcalloc(1, sizeof(*p));
+	p->batch = b;
+	req->priv = p;
+	req->state = HTTP_PENDING;
+	req->resp.retry_after_ms = -1;
+	req->started_ms = 0;
+	b->all = xrealloc(b->all, (b->n_all + 1) * sizeof(*b->all));
+	b->all[b->n_all++] = req;
+	if (b->aborted) {
+		req->state = HTTP_ABORTED;
+		(void)error_set(&req->err, ERR_CANCELLED, "not sent: aborted");
+		return;
+	}
+	queue_push(b, req);
+}
+
+static void
+abort_request(struct http_batch *b, struct http_request *req, const char *why)
+{
+	struct req_priv *p = req->priv;
+
+	if (req->state == HTTP_RUNNING && p != NULL && p->easy != NULL) {
+		(void)curl_multi_remove_handle(b->h->multi, p->easy);
+		b->running--;
+	}
+	if (req->state != HTTP_DONE) {
+		req->state = HTTP_ABORTED;
+		if (req->started_ms != 0) {
+			req->elapsed_ms = clock_ms() - req->started_ms;
+		}
+		(void)error_set(&req->err, ERR_CANCELLED, "%s", why);
+	}
+}
+
+void
+http_batch_abort(struct http_batch *b)
+{
+	b->aborted = true;
+}
+
+static void
+do_abort_all(struct http_batch *b, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_queue; i++) {
+		abort_request(b, b->queue[i], why);
+	}
+	b->n_queue = 0;
+	for (i = 0; i < b->n_all; i++) {
+		if (b->all[i]->state == HTTP_RUNNING) {
+			abort_request(b, b->all[i], why);
+		}
+	}
+}
+
+static enum transport_outcome
+classify(CURLcode rc, const struct req_priv *p)
+{
+	switch ((int)rc) {
+	case CURLE_OK:
+		return TRANSPORT_OK;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return TRANSPORT_DNS;
+	case CURLE_COULDNT_CONNECT:
+		return TRANSPORT_CONNECT;
+	case CURLE_OPERATION_TIMEDOUT:
+		return TRANSPORT_TIMEOUT;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return TRANSPORT_RESET;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_USE_SSL_FAILED:
+		return TRANSPORT_TLS;
+	case CURLE_WRITE_ERROR:
+		return p->too_big ? TRANSPORT_TOO_BIG : TRANSPORT_OTHER;
+	default:
+		return TRANSPORT_OTHER;
+	}
+}
+
+static void
+finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
+{
+	struct req_priv *p = req->priv;
+	struct retry_policy policy = b->opts.retry;
+	struct retry_input in;
+	enum retry_verdict verdict;
+	int64_t delay = 0;
+	long status = 0;
+	char *logurl;
+
+	(void)curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+	req->transport = classify(rc, p);
+	if (req->transport == TRANSPORT_OK) {
+		const char *ct = NULL;
+		curl_off_t ra = -1;
+		long version = 0;
+		req->resp.status = status;
+		(void)curl_easy_getinfo(p->easy, CURLINFO_CONTENT_TYPE, &ct);
+		free(req->resp.content_type);
+		req->resp.content_type = ct != NULL ? xstrdup(ct) : NULL;
+		(void)curl_easy_getinfo(p->easy, CURLINFO_HTTP_VERSION, &version);
+		req->resp.http_version = version == CURL_HTTP_VERSION_2_0 ? 20 : 11;
+		req->resp.retry_after_ms = -1;
+		if (http_response_header(&req->resp, "retry-after") != NULL) {
+			req->resp.retry_after_ms =
+				retry_after_parse(http_response_header(&req->resp, "retry-after"), wall_ms() / 1000);
+		}
+		(void)ra;
+		error_clear(&req->err);
+	} else {
+		const char *detail = p->errbuf[0] != '\0' ? p->errbuf : curl_easy_strerror(rc);
+		enum error_code code = ERR_NETWORK;
+		req->resp.status = 0;
+		if (req->transport == TRANSPORT_TIMEOUT) {
+			char d[32];
+			duration_format(d, sizeof(d), req->timeout_ms > 0 ? req->timeout_ms : 30000);
+			(void)error_set(&req->err, ERR_TIMEOUT, "no complete reply within %s", d);
+		} else if (req->transport == TRANSPORT_TOO_BIG) {
+			size_t cap = req->max_body != 0 ? req->max_body : HTTP_DEFAULT_MAX_BODY;
+			(void)error_set(&req->err, ERR_TOO_BIG, "reply larger than %zu bytes; transfer stopped", cap);
+		} else if (p->consumer_stop) {
+			(void)error_set(&req->err, ERR_GENERIC, "stopped by the reader");
+		} else {
+			if (req->transport == TRANSPORT_TLS) {
+				code = ERR_TLS;
+			}
+			(void)error_set(&req->err, code, "%s: %s", transport_outcome_name(req->transport), detail);
+		}
+	}
+
+	memset(&in, 0, sizeof(in));
+	in.retries_done = req->attempts - 1;
+	in.transport = req->transport;
+	in.status = req->resp.status;
+	in.retry_after_ms = req->resp.retry_after_ms;
+	in.idempotent = req->idempotent;
+	in.jitter = random_u32();
+	if (req->max_retries >= 0) {
+		policy.max_retries = req->max_retries;
+	}
+	if (p->consumer_stop) {
+		verdict = RETRY_NO;
+	} else {
+		verdict = retry_decide(&policy, &in, &delay);
+	}
+	logurl = http_url_for_log(req->url);
+	log_debug("%s %s -> %ld (%s) in %lld ms, attempt %d", req->method != NULL ? req->method : "GET",
+		  logurl, req->resp.status, transport_outcome_name(req->transport),
+		  (long long)(clock_ms() - req->started_ms), req->attempts);
+	if (verdict == RETRY_YES) {
+		char d[32];
+		duration_format(d, sizeof(d), delay);
+		if (req->transport == TRANSPORT_OK) {
+			log_info("  retrying %s %s in %s: HTTP %ld (attempt %d of %d)",
+				 req->method != NULL ? req->method : "GET", logurl, d, req->resp.status,
+				 req->attempts + 1, policy.max_retries + 1);
+		} else {
+			log_info("  retrying %s %s in %s: %s (attempt %d of %d)",
+				 req->method != NULL ? req->method : "GET", logurl, d, req->err.msg,
+				 req->attempts + 1, policy.max_retries + 1);
+		}
+		free(logurl);
+		p->due_ms = clock_ms() + delay;
+		req->state = HTTP_WAITING_RETRY;
+		queue_push(b, req);
+		return;
+	}
+	free(logurl);
+	req->state = HTTP_DONE;
+	req->elapsed_ms = clock_ms() - req->started_ms;
+	if (b->opts.on_done != NULL) {
+		b->opts.on_done(req, b->opts.user);
+	}
+}
+
+/* starts queued requests that are due, FIFO, up to max_parallel; returns ms until the next due one */
+static int64_t
+start_due(struct http_batch *b, int64_t now)
+{
+	int64_t next = -1;
+	size_t i = 0;
+
+	while (i < b->n_queue) {
+		struct http_request *req = b->queue[i];
+		struct req_priv *p = req->priv;
+		if ((int)b->running >= b->opts.max_parallel) {
+			break;
+		}
+		if (req->state == HTTP_WAITING_RETRY && p->due_ms > now) {
+			int64_t wait = p->due_ms - now;
+			if (next < 0 || wait < next) {
+				next = wait;
+			}
+			i++;
+			continue;
+		}
+		memmove(&b->queue[i], &b->queue[i + 1], (b->n_queue - i - 1) * sizeof(*b->queue));
+		b->n_queue--;
+		buf_reset(&req->resp.body);
+		req->resp.body_truncated = false;
+		headers_clear(&req->resp);
+		setup_easy(b, req);
+		if (req->started_ms == 0) {
+			req->started_ms = now;
+		}
+		req->attempts++;
+		req->state = HTTP_RUNNING;
+		if (curl_multi_add_handle(b->h->multi, p->easy) != CURLM_OK) {
+			abort();
+		}
+		b->running++;
+	}
+	return next;
+}
+
+int
+http_batch_run(struct http_batch *b, struct error *err)
+{
+	int rc = 0;
+
+	for (;;) {
+		int64_t now = clock_ms();
+		int64_t next_due;
+		long curl_timeout = -1;
+		int still = 0;
+		int left;
+		CURLMsg *msg;
+		struct curl_waitfd wfd;
+		int timeout;
+
+		if (b->aborted) {
+			break;
+		}
+		if (b->opts.deadline_ms > 0 && now >= b->opts.deadline_ms) {
+			break;
+		}
+		next_due = start_due(b, now);
+		if (b->running == 0 && b->n_queue == 0) {
+			break;
+		}
+		(void)curl_multi_perform(b->h->multi, &still);
+		while ((msg = curl_multi_info_read(b->h->multi, &left)) != NULL) {
+			struct http_request *req = NULL;
+			if (msg->msg != CURLMSG_DONE) {
+				continue;
+			}
+			(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+			(void)curl_multi_remove_handle(b->h->multi, msg->easy_handle);
+			b->running--;
+			finish_attempt(b, req, msg->data.result);
+		}
+		if (b->aborted) {
+			break;
+		}
+		if (b->running == 0 && b->n_queue == 0) {
+			break;
+		}
+		next_due = start_due(b, clock_ms());
+		if (b->running > 0) {
+			(void)curl_multi_timeout(b->h->multi, &curl_timeout);
+		}
+		timeout = 1000;
+		if (curl_timeout >= 0 && curl_timeout < timeout) {
+			timeout = (int)curl_timeout;
+		}
+		if (next_due >= 0 && next_due < timeout) {
+			timeout = (int)next_due;
+		}
+		if (b->opts.deadline_ms > 0) {
+			int64_t left_ms = b->opts.deadline_ms - clock_ms();
+			if (left_ms < timeout) {
+				timeout = left_ms < 0 ? 0 : (int)left_ms;
+			}
+		}
+		memset(&wfd, 0, sizeof(wfd));
+		wfd.fd = cancel_fd();
+		wfd.events = CURL_WAIT_POLLIN;
+		(void)curl_multi_poll(b->h->multi, cancel_fd() >= 0 && !b->opts.ignore_cancel ? &wfd : NULL,
+				      cancel_fd() >= 0 && !b->opts.ignore_cancel ? 1 : 0, timeout, NULL);
+		if (!b->opts.ignore_cancel && cancel_requested()) {
+			rc = error_set(err, ERR_CANCELLED, "cancelled by signal %d", cancel_signal());
+			b->aborted = true;
+			break;
+		}
+	}
+	if (b->aborted || b->running > 0 || b->n_queue > 0) {
+		/* abort whatever is left: remove running handles from the multi */
+		const char *why = rc == ERR_CANCELLED ? "abandoned: the job was cancelled" : "not completed: aborted";
+		do_abort_all(b, why);
+	}
+	return rc;
+}
+
+void
+http_batch_free(struct http_batch *b)
+{
+	if (b == NULL) {
+		return;
+	}
+	free(b->queue);
+	free(b->all);
+	free(b);
+}
+
+int
+http_perform(struct http *h, struct http_request *req, const struct retry_policy *retry, struct error *err)
+{
+	struct http_batch_opts opts;
+	struct http_batch *b;
+	int rc;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.max_parallel = 1;
+	if (retry != NULL) {
+		opts.retry = *retry;
+	}
+	b = http_batch_new(h, &opts);
+	http_batch_add(b, req);
+	rc = http_batch_run(b, err);
+	http_batch_free(b);
+	if (rc < 0) {
+		return rc;
+	}
+	if (req->state != HTTP_DONE) {
+		return error_set(err, ERR_CANCELLED, "%s", req->err.msg[0] != '\0' ? req->err.msg : "aborted");
+	}
+	if (req->transport != TRANSPORT_OK) {
+		err->code = req->err.code;
+		memcpy(err->msg, req->err.msg, sizeof(err->msg));
+		return req->err.code != ERR_OK ? req->err.code : ERR_NETWORK;
+	}
+	return 0;
+}

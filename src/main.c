@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+#include "atom-config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "checks/smoke.h"
+#include "config.h"
+#include "gate.h"
+#include "http.h"
+#include "log.h"
+#include "outputs.h"
+#include "phases.h"
+#include "report.h"
+#include "summary.h"
+#include "util.h"
+
+enum exit_code {
+	EXIT_PASSED = 0,
+	EXIT_GATE_FAILED = 1,
+	EXIT_CONFIG = 2,
+};
+
+static const char usage_text[] =
+	"usage: atom-safety [--verbose] [--version] [--help]\n"
+	"\n"
+	"Post-deploy gate: health, database and authenticated smoke checks, Prometheus error rate and\n"
+	"latency, automatic Kubernetes rollback, GitHub issue and Slack notification.\n"
+	"Configuration comes from INPUT_* environment variables, as a GitHub container action gets them\n"
+	"(INPUT_URL, INPUT_ENVIRONMENT, INPUT_HEALTH-PATH, ...); see README.md.\n"
+	"\n"
+	"exit status: 0 passed, 1 the gate failed, 2 invalid configuration (nothing was sent)\n";
+
+static _Noreturn void
+usage(int status)
+{
+	(void)fputs(usage_text, status == 0 ? stdout : stderr);
+	exit(status);
+}
+
+static void
+print_config(const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	char rt[32], wt[32];
+
+	duration_format(rt, sizeof(rt), cfg->request_timeout_ms);
+	duration_format(wt, sizeof(wt), cfg->wait_timeout_ms);
+	log_info("atom-safety %s: %s (%s limits) at %s%s", PACKAGE_VERSION, cfg->environment,
+		 cfg->production ? "production" : "staging", cfg->url, cfg->dry_run ? ", dry run" : "");
+	log_info("checks: health %s, database %s, login %s, %zu endpoints; request-timeout %s, retries %d, wait-timeout %s",
+		 cfg->health_path, cfg->db_health_path != NULL ? cfg->db_health_path : "(disabled)",
+		 cfg->username != NULL ? cfg->login_path : "(no credentials)", cfg->n_endpoints, rt, cfg->retries, wt);
+	if (g->commit.sha != NULL) {
+		log_info("commit: %s%s%s%s%s", g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha,
+			 g->commit.author != NULL ? " by " : "", g->commit.author != NULL ? g->commit.author : "",
+			 g->commit.subject != NULL ? ": " : "", g->commit.subject != NULL ? g->commit.subject : "");
+	}
+}
+
+static void
+annotate_failures(const struct gate *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->checks.n; i++) {
+		const struct check_result *r = g->checks.items[i];
+		if (r->status == CHECK_FAIL && r->phase != PHASE_RECOVERY) {
+			log_annotate(true, r->name, "%s", r->detail != NULL ? r->detail : "failed");
+		}
+	}
+}
+
+static int
+finish(struct gate *g, int exit_code)
+{
+	struct error err = ERROR_INIT;
+	char *path = report_path(g->cfg);
+
+	g->finished_wall_ms = wall_ms();
+	log_group_begin("Report");
+	if (report_write(g, exit_code, path, &err) < 0) {
+		log_warn("%s", err.msg);
+		error_clear(&err);
+	}
+	if (outputs_write(g, path, &err) < 0) {
+		log_warn("%s", err.msg);
+		error_clear(&err);
+	}
+	if (summary_write(g, &err) < 0) {
+		log_warn("%s", err.msg);
+		error_clear(&err);
+	}
+	log_info("report: %s", path);
+	log_group_end();
+	summary_print(g);
+	free(path);
+	return exit_code;
+}
+
+static int
+run(const struct config *cfg)
+{
+	struct http *http = http_new();
+	struct gate g;
+	struct error err = ERROR_INIT;
+	int exit_code;
+	int rc;
+
+	gate_init(&g, cfg, http);
+	if (gitmeta_read(&g.commit, &cfg->ctx, &err) < 0) {
+		log_warn("commit metadata: %s", err.msg);
+		error_clear(&err);
+	}
+
+	log_group_begin("Configuration");
+	print_config(&g);
+	rc = rollback_preflight(&g, &err);
+	log_group_end();
+	if (rc == ERR_CONFIG) {
+		log_annotate(true, "invalid configuration", "%s", err.msg);
+		exit_code = EXIT_CONFIG;
+		goto out;
+	}
+	if (rc == ERR_CANCELLED) {
+		g.cancelled = true;
+	}
+
+	if (!g.cancelled) {
+		log_group_begin("Readiness");
+		rc = smoke_readiness(&g, &err);
+		log_group_end();
+		g.cancelled = rc == ERR_CANCELLED;
+	}
+	if (!g.cancelled) {
+		log_group_begin("Smoke checks");
+		rc = smoke_run(&g, &err);
+		log_group_end();
+		g.cancelled = rc == ERR_CANCELLED;
+	}
+	if (!g.cancelled) {
+		log_group_begin("Metrics");
+		rc = metrics_run(&g, &err);
+		log_group_end();
+		g.cancelled = rc == ERR_CANCELLED;
+	}
+
+	if (g.cancelled) {
+		log_warn("cancelled (signal %d): in-flight requests abandoned, nothing rolled back", cancel_signal());
+		g.result = "failed";
+		exit_code = EXIT_GATE_FAILED;
+		exit_code = finish(&g, exit_code);
+		goto out;
+	}
+
+	if (gate_failed(&g)) {
+		g.result = "failed";
+		annotate_failures(&g);
+		log_group_begin("Rollback");
+		rc = rollback_execute(&g, &err);
+		log_group_end();
+		if (rc == ERR_CANCELLED) {
+			g.cancelled = true;
+		}
+		exit_code = EXIT_GATE_FAILED;
+	} else {
+		g.result = "passed";
+		exit_code = EXIT_PASSED;
+	}
+
+	if (!g.cancelled) {
+		log_group_begin("Notifications");
+		(void)notify_run(&g, &err);
+		log_group_end();
+	}
+	exit_code = finish(&g, exit_code);
+out:
+	rollback_dispose(&g);
+	gate_dispose(&g);
+	http_free(http);
+	return exit_code;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config cfg;
+	struct error err = ERROR_INIT;
+	bool verbose = false;
+	int c, exit_code;
+
+	while ((c = getopt_long(argc, argv, "hVv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(0);
+		case 'V':
+			(void)printf("atom-safety %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'v':
+			verbose = true;
+			break;
+		default:
+			usage(EXIT_CONFIG);
+		}
+	}
+	if (optind != argc) {
+		usage(EXIT_CONFIG);
+	}
+
+	/* do not call any libcurl function before this point (curl's tool_main.c) */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		(void)fputs("atom-safety: cannot initialise libcurl\n", stderr);
+		return EXIT_CONFIG;
+	}
+	if (cancel_init() < 0) {
+		(void)fputs("atom-safety: cannot set up signal handling\n", stderr);
+		return EXIT_CONFIG;
+	}
+	log_init(false, verbose);
+	if (config_load(&cfg, &err) < 0) {
+		log_annotate(true, "invalid configuration", "%s", err.msg);
+		log_info("nothing was sent: fix the input and run again");
+		config_dispose(&cfg);
+		log_secrets_dispose();
+		curl_global_cleanup();
+		return EXIT_CONFIG;
+	}
+	exit_code = run(&cfg);
+	config_dispose(&cfg);
+	log_secrets_dispose();
+	curl_global_cleanup();
+	return exit_code;
+}

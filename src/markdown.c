@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#include "markdown.h"
+
+#include <string.h>
+
+void
+md_escape(struct buf *out, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
+		case '&':
+			buf_puts(out, "&amp;");
+			break;
+		case '<':
+			buf_puts(out, "&lt;");
+			break;
+		case '>':
+			buf_puts(out, "&gt;");
+			break;
+		case '@':
+			buf_puts(out, "&#64;");
+			break;
+		case '|':
+			buf_puts(out, "\\|");
+			break;
+		case '\\':
+		case '`':
+		case '*':
+		case '_':
+		case '[':
+		case ']':
+		case '#':
+		case '~':
+		case '!':
+			buf_putc(out, '\\');
+			buf_putc(out, (char)c);
+			break;
+		case '\n':
+		case '\r':
+		case '\t':
+			buf_putc(out, ' ');
+			break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				buf_putc(out, ' ');
+			} else {
+				buf_putc(out, (char)c);
+			}
+			break;
+		}
+	}
+}
+
+void
+md_code(struct buf *out, const char *s)
+{
+	buf_putc(out, '`');
+	for (; s != NULL && *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '`') {
+			buf_putc(out, '\'');
+		} else if (c == '\n' || c == '\r' || c < 0x20) {
+			buf_putc(out, ' ');
+		} else if (c == '|') {
+			buf_puts(out, "\\|");
+		} else {
+			buf_putc(out, (char)c);
+		}
+	}
+	buf_putc(out, '`');
+}

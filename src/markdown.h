@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SRC_MARKDOWN_H
+#define SRC_MARKDOWN_H
+
+#include "buf.h"
+
+/*
+ * Appends outside text (server replies, commit subjects) as inert Markdown on one line: it cannot
+ * mention people (@name), open HTML, break a table cell or start a heading or link.
+ */
+void md_escape(struct buf *out, const char *s);
+/* inside a code span: backticks replaced so the span cannot be closed early */
+void md_code(struct buf *out, const char *s);
+
+#endif

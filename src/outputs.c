@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+#include "outputs.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+#include "wfcmd.h"
+
+static void
+put(struct buf *out, const char *name, const char *value, const char *delim_seed)
+{
+	/* an output holding a masked value is dropped by the runner at job level: never put one */
+	char *clean = log_scrub(value != NULL ? value : "");
+	wfcmd_heredoc(out, name, clean, delim_seed);
+	free(clean);
+}
+
+void
+outputs_render(struct buf *out, const struct gate *g, const char *report, const char *delim_seed)
+{
+	char *failed = gate_failed_checks(g);
+	char num[64];
+	bool rolled = g->rollback.outcome == ROLLBACK_DONE;
+	size_t i;
+	long rev = 0;
+
+	put(out, "result", g->result, delim_seed);
+	put(out, "failed-checks", failed, delim_seed);
+	put(out, "report", report, delim_seed);
+	num[0] = '\0';
+	if (g->metrics.error_rate_set && isfinite(g->metrics.error_rate)) {
+		(void)snprintf(num, sizeof(num), "%.6g", g->metrics.error_rate);
+	}
+	put(out, "error-rate", num, delim_seed);
+	num[0] = '\0';
+	if (g->metrics.latency_set && isfinite(g->metrics.latency_ms)) {
+		(void)snprintf(num, sizeof(num), "%.0f", g->metrics.latency_ms);
+	}
+	put(out, "latency-ms", num, delim_seed);
+	put(out, "rolled-back", rolled ? "true" : "false", delim_seed);
+	for (i = 0; i < g->rollback.n && rev == 0; i++) {
+		const struct rollback_entry *e = &g->rollback.items[i];
+		if (e->outcome == ROLLBACK_DONE || e->outcome == ROLLBACK_DRY_RUN) {
+			rev = e->revision_after > 0 ? e->revision_after : e->revision_target;
+		}
+	}
+	num[0] = '\0';
+	if (rev > 0) {
+		(void)snprintf(num, sizeof(num), "%ld", rev);
+	}
+	put(out, "rollback-revision", num, delim_seed);
+	put(out, "issue-url", g->notify.issue_url, delim_seed);
+	num[0] = '\0';
+	if (g->notify.issue_number > 0) {
+		(void)snprintf(num, sizeof(num), "%ld", g->notify.issue_number);
+	}
+	put(out, "issue-number", num, delim_seed);
+	free(failed);
+}
+
+int
+outputs_write(const struct gate *g, const char *report, struct error *err)
+{
+	const char *path = g->cfg->ctx.output_path;
+	struct buf b = BUF_INIT;
+	FILE *f;
+	int rc = 0;
+
+	if (path == NULL) {
+		char *failed = gate_failed_checks(g);
+		log_info("outputs: result=%s failed-checks=%s report=%s", g->result, failed, report);
+		free(failed);
+		return 0;
+	}
+	outputs_render(&b, g, report, NULL);
+	f = fopen(path, "a");
+	if (f == NULL || fputs(buf_str(&b), f) < 0 || fclose(f) != 0) {
+		rc = error_set(err, ERR_IO, "cannot append to GITHUB_OUTPUT %s: %s", path, strerror(errno));
+	}
+	buf_dispose(&b);
+	return rc;
+}

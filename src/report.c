@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+#include "atom-config.h"
+#include "report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonh.h"
+#include "log.h"
+#include "util.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+static void
+add_opt_string(struct json_object *o, const char *key, const char *value)
+{
+	jsonh_add(o, key, value != NULL ? json_object_new_string(value) : NULL);
+}
+
+static struct json_object *
+commit_json(const struct gate *g)
+{
+	struct json_object *c = json_object_new_object();
+	char *url = gate_commit_url(g);
+
+	add_opt_string(c, "sha", g->commit.sha);
+	add_opt_string(c, "short_sha", g->commit.short_sha);
+	add_opt_string(c, "author", g->commit.author);
+	add_opt_string(c, "email", g->commit.email);
+	add_opt_string(c, "subject", g->commit.subject);
+	if (g->commit.time > 0) {
+		char t[40];
+		time_format_utc(t, sizeof(t), g->commit.time * 1000);
+		jsonh_add_string(c, "time", t);
+	} else {
+		jsonh_add(c, "time", NULL);
+	}
+	jsonh_add_string(c, "source", g->commit.from_git ? "git" : "environment");
+	add_opt_string(c, "url", url);
+	free(url);
+	return c;
+}
+
+static const char *
+outcome_name(enum rollback_outcome o)
+{
+	switch (o) {
+	case ROLLBACK_DONE:
+		return "rolled-back";
+	case ROLLBACK_DRY_RUN:
+		return "dry-run";
+	case ROLLBACK_SKIPPED:
+		return "skipped";
+	case ROLLBACK_FAILED:
+		return "failed";
+	case ROLLBACK_NONE:
+	default:
+		return "none";
+	}
+}
+
+static struct json_object *
+rollback_json(const struct gate *g)
+{
+	struct json_object *r = json_object_new_object();
+	struct json_object *items = json_object_new_array();
+	size_t i;
+
+	jsonh_add_bool(r, "enabled", g->rollback.enabled);
+	jsonh_add_bool(r, "armed", g->rollback.armed);
+	jsonh_add_string(r, "outcome", outcome_name(g->rollback.outcome));
+	add_opt_string(r, "detail", g->rollback.detail);
+	for (i = 0; i < g->rollback.n; i++) {
+		const struct rollback_entry *e = &g->rollback.items[i];
+		struct json_object *d = json_object_new_object();
+		add_opt_string(d, "deployment", e->deployment);
+		add_opt_string(d, "namespace", e->namespace);
+		jsonh_add(d, "revision_before", e->revision_before > 0 ? json_object_new_int64(e->revision_before) : NULL);
+		jsonh_add(d, "revision_target", e->revision_target > 0 ? json_object_new_int64(e->revision_target) : NULL);
+		jsonh_add(d, "revision_after", e->revision_after > 0 ? json_object_new_int64(e->revision_after) : NULL);
+		add_opt_string(d, "images_before", e->images_before);
+		add_opt_string(d, "images_after", e->images_after);
+		jsonh_add_string(d, "outcome", outcome_name(e->outcome));
+		add_opt_string(d, "detail", e->detail);
+		jsonh_add(d, "failure_to_patch_ms",
+			  e->failure_to_patch_ms >= 0 ? json_object_new_int64(e->failure_to_patch_ms) : NULL);
+		jsonh_add(d, "rollout_ms", e->rollout_ms >= 0 ? json_object_new_int64(e->rollout_ms) : NULL);
+		jsonh_append(items, d);
+	}
+	jsonh_add(r, "deployments", items);
+	return r;
+}
+
+struct json_object *
+report_build(const struct gate *g, int exit_code)
+{
+	const struct config *cfg = g->cfg;
+	struct json_object *root = json_object_new_object();
+	struct json_object *checks = json_object_new_array();
+	struct json_object *failed = json_object_new_array();
+	struct json_object *run = json_object_new_object();
+	struct json_object *metrics = json_object_new_object();
+	struct json_object *notify = json_object_new_object();
+	char started[40], finished[40];
+	char *run_url = gate_run_url(g);
+	size_t i;
+
+	time_format_utc(started, sizeof(started), g->started_wall_ms);
+	time_format_utc(finished, sizeof(finished), g->finished_wall_ms != 0 ? g->finished_wall_ms : wall_ms());
+	jsonh_add_string(root, "schema", REPORT_SCHEMA);
+	jsonh_add_string(root, "version", PACKAGE_VERSION);
+	jsonh_add_string(root, "result", g->result);
+	jsonh_add_int(root, "exit_code", exit_code);
+	jsonh_add_bool(root, "cancelled", g->cancelled);
+	jsonh_add_bool(root, "dry_run", cfg->dry_run);
+	jsonh_add_string(root, "environment", cfg->environment);
+	jsonh_add_bool(root, "production", cfg->production);
+	jsonh_add_string(root, "url", cfg->url);
+	jsonh_add_string(root, "started_at", started);
+	jsonh_add_string(root, "finished_at", finished);
+	jsonh_add_int(root, "duration_ms", clock_ms() - g->started_ms);
+	jsonh_add(root, "commit", commit_json(g));
+
+	add_opt_string(run, "repository", cfg->ctx.repository);
+	add_opt_string(run, "workflow", cfg->ctx.workflow);
+	add_opt_string(run, "run_id", cfg->ctx.run_id);
+	add_opt_string(run, "run_attempt", cfg->ctx.run_attempt);
+	add_opt_string(run, "ref", cfg->ctx.ref_name);
+	add_opt_string(run, "actor", cfg->ctx.actor);
+	add_opt_string(run, "url", run_url);
+	jsonh_add(root, "run", run);
+	free(run_url);
+
+	for (i = 0; i < g->checks.n; i++) {
+		const struct check_result *r = g->checks.items[i];
+		struct json_object *c = json_object_new_object();
+		jsonh_add_string(c, "name", r->name);
+		jsonh_add_string(c, "phase", check_phase_name(r->phase));
+		jsonh_add_string(c, "status", check_status_name(r->status));
+		add_opt_string(c, "value", r->value);
+		add_opt_string(c, "limit", r->limit);
+		jsonh_add_int(c, "elapsed_ms", r->elapsed_ms);
+		add_opt_string(c, "detail", r->detail);
+		if (r->data != NULL) {
+			jsonh_add(c, "data", json_object_get(r->data));
+		}
+		jsonh_append(checks, c);
+		if (r->status == CHECK_FAIL && r->phase != PHASE_RECOVERY) {
+			jsonh_append(failed, json_object_new_string(r->name));
+		}
+	}
+	jsonh_add(root, "failed_checks", failed);
+	jsonh_add(root, "checks", checks);
+
+	jsonh_add(metrics, "error_rate",
+		  g->metrics.error_rate_set && isfinite(g->metrics.error_rate) ? json_object_new_double(g->metrics.error_rate) : NULL);
+	jsonh_add_double(metrics, "max_error_rate", cfg->max_error_rate);
+	jsonh_add(metrics, "latency_ms",
+		  g->metrics.latency_set && isfinite(g->metrics.latency_ms) ? json_object_new_double(g->metrics.latency_ms) : NULL);
+	jsonh_add(metrics, "max_latency_ms", cfg->max_latency_ms >= 0 ? json_object_new_int64(cfg->max_latency_ms) : NULL);
+	add_opt_string(metrics, "prometheus_url", cfg->prometheus_url);
+	jsonh_add_string(metrics, "error_rate_query", cfg->error_rate_query);
+	jsonh_add_string(metrics, "latency_query", cfg->latency_query);
+	jsonh_add(root, "metrics", metrics);
+
+	jsonh_add(root, "rollback", rollback_json(g));
+
+	add_opt_string(notify, "issue_url", g->notify.issue_url);
+	jsonh_add(notify, "issue_number", g->notify.issue_number > 0 ? json_object_new_int64(g->notify.issue_number) : NULL);
+	add_opt_string(notify, "issue", g->notify.issue_action);
+	add_opt_string(notify, "slack", g->notify.slack_status);
+	jsonh_add(root, "notifications", notify);
+	return root;
+}
+
+char *
+report_path(const struct config *cfg)
+{
+	const char *dir = cfg->ctx.runner_temp != NULL ? cfg->ctx.runner_temp : "/tmp";
+	return xasprintf("%s/atom-safety-report.json", dir);
+}
+
+int
+report_write(const struct gate *g, int exit_code, const char *path, struct error *err)
+{
+	struct json_object *root = report_build(g, exit_code);
+	char *text = log_scrub(jsonh_to_string(root, true));
+	char *tmp = xasprintf("%s.tmp", path);
+	FILE *f;
+	int rc = 0;
+
+	f = fopen(tmp, "w");
+	if (f == NULL) {
+		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fputs(text, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0) {
+		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", tmp, strerror(errno));
+		(void)remove(tmp);
+		goto out;
+	}
+	/* atomic: a reader never sees half a report */
+	if (rename(tmp, path) != 0) {
+		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", path, strerror(errno));
+		(void)remove(tmp);
+	}
+out:
+	free(tmp);
+	free(text);
+	json_object_put(root);
+	return rc;
+}

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+#include "atom-config.h"
+#include "summary.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "markdown.h"
+#include "util.h"
+
+static const char *
+verdict_line(const struct gate *g)
+{
+	if (g->cancelled) {
+		return "Cancelled: the gate was stopped before it could decide";
+	}
+	if (strcmp(g->result, "passed") == 0) {
+		return "Release passed the gate";
+	}
+	if (strcmp(g->result, "rolled-back") == 0) {
+		return "Release failed the gate and was rolled back";
+	}
+	if (strcmp(g->result, "rollback-failed") == 0) {
+		return "Release failed the gate and the rollback did not complete";
+	}
+	return "Release failed the gate";
+}
+
+static const char *
+status_icon(enum check_status s)
+{
+	switch (s) {
+	case CHECK_PASS:
+		return ":white_check_mark: pass";
+	case CHECK_FAIL:
+		return ":x: fail";
+	case CHECK_WARN:
+		return ":warning: warn";
+	case CHECK_SKIP:
+	default:
+		return ":fast_forward: skip";
+	}
+}
+
+static void
+render_head(struct buf *b, const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	char *run_url = gate_run_url(g);
+	char *commit_url = gate_commit_url(g);
+
+	buf_printf(b, "## %s %s\n\n", strcmp(g->result, "passed") == 0 && !g->cancelled ? ":white_check_mark:" : ":x:",
+		   verdict_line(g));
+	buf_puts(b, "| | |\n|---|---|\n");
+	buf_puts(b, "| Result | ");
+	md_code(b, g->result);
+	buf_puts(b, cfg->dry_run ? " (dry run: nothing changed)" : "");
+	buf_puts(b, " |\n| Environment | ");
+	md_escape(b, cfg->environment);
+	buf_puts(b, cfg->production ? " (production limits)" : " (staging limits)");
+	buf_puts(b, " |\n| URL | ");
+	md_escape(b, cfg->url);
+	buf_puts(b, " |\n| Commit | ");
+	if (g->commit.sha != NULL) {
+		if (commit_url != NULL) {
+			buf_printf(b, "[`%s`](%s)", g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha, commit_url);
+		} else {
+			md_code(b, g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha);
+		}
+		if (g->commit.subject != NULL) {
+			buf_puts(b, " ");
+			md_escape(b, g->commit.subject);
+		}
+		if (g->commit.author != NULL) {
+			buf_puts(b, " by ");
+			md_escape(b, g->commit.author);
+		}
+	} else {
+		buf_puts(b, "unknown");
+	}
+	buf_puts(b, " |\n");
+	if (run_url != NULL) {
+		buf_printf(b, "| Run | [%s](%s) |\n", cfg->ctx.run_id, run_url);
+	}
+	if (g->metrics.error_rate_set && isfinite(g->metrics.error_rate)) {
+		buf_printf(b, "| Error rate | %.4g%% (limit < %.4g%%) |\n", g->metrics.error_rate * 100.0,
+			   cfg->max_error_rate * 100.0);
+	}
+	if (g->metrics.latency_set && isfinite(g->metrics.latency_ms)) {
+		if (cfg->max_latency_ms >= 0) {
+			buf_printf(b, "| Latency | %.1f ms (limit <= %lld ms) |\n", g->metrics.latency_ms,
+				   (long long)cfg->max_latency_ms);
+		} else {
+			buf_printf(b, "| Latency | %.1f ms (not judged) |\n", g->metrics.latency_ms);
+		}
+	}
+	if (g->rollback.outcome != ROLLBACK_NONE || g->rollback.detail != NULL) {
+		buf_puts(b, "| Rollback | ");
+		md_escape(b, g->rollback.detail != NULL ? g->rollback.detail : "");
+		buf_puts(b, " |\n");
+	}
+	if (g->notify.issue_url != NULL) {
+		buf_printf(b, "| Issue | [#%ld](%s) |\n", g->notify.issue_number, g->notify.issue_url);
+	}
+	buf_puts(b, "\n");
+	free(run_url);
+	free(commit_url);
+}
+
+static void
+render_check(struct buf *b, const struct check_result *r)
+{
+	buf_puts(b, "| ");
+	md_code(b, r->name);
+	buf_printf(b, " | %s | ", status_icon(r->status));
+	md_escape(b, r->value != NULL ? r->value : "");
+	buf_puts(b, " | ");
+	md_escape(b, r->limit != NULL ? r->limit : "");
+	buf_printf(b, " | %lld ms | ", (long long)r->elapsed_ms);
+	md_escape(b, r->detail != NULL ? r->detail : "");
+	buf_puts(b, " |\n");
+}
+
+static void
+render_rollback(struct buf *b, const struct gate *g)
+{
+	size_t i;
+
+	if (g->rollback.n == 0) {
+		return;
+	}
+	buf_puts(b, "\n### Rollback\n\n| Deployment | Revision | Images | Outcome | Failure to PATCH | Rollout |\n"
+		    "|---|---|---|---|---|---|\n");
+	for (i = 0; i < g->rollback.n; i++) {
+		const struct rollback_entry *e = &g->rollback.items[i];
+		buf_puts(b, "| ");
+		md_escape(b, e->namespace);
+		buf_puts(b, "/");
+		md_escape(b, e->deployment);
+		buf_printf(b, " | %ld -> %ld | ", e->revision_before, e->revision_after > 0 ? e->revision_after : e->revision_target);
+		md_escape(b, e->images_before != NULL ? e->images_before : "?");
+		buf_puts(b, " -> ");
+		md_escape(b, e->images_after != NULL ? e->images_after : "?");
+		buf_puts(b, " | ");
+		md_escape(b, e->detail != NULL ? e->detail : "");
+		if (e->failure_to_patch_ms >= 0) {
+			buf_printf(b, " | %lld ms", (long long)e->failure_to_patch_ms);
+		} else {
+			buf_puts(b, " | -");
+		}
+		if (e->rollout_ms >= 0) {
+			buf_printf(b, " | %lld ms |\n", (long long)e->rollout_ms);
+		} else {
+			buf_puts(b, " | - |\n");
+		}
+	}
+}
+
+void
+summary_render(struct buf *out, const struct gate *g, size_t max_bytes)
+{
+	struct buf b = BUF_INIT;
+	struct buf tail = BUF_INIT;
+	size_t i, shown = 0;
+	char *scrubbed;
+
+	render_head(&b, g);
+	render_rollback(&tail, g);
+	buf_puts(&tail, "\n<sub>atom-safety " PACKAGE_VERSION "</sub>\n");
+	buf_puts(&b, "| Check | Status | Value | Limit | Time | Detail |\n|---|---|---|---|---|---|\n");
+	for (i = 0; i < g->checks.n; i++) {
+		struct buf row = BUF_INIT;
+		render_check(&row, g->checks.items[i]);
+		/* keep room for the tail and a note saying what was left out */
+		if (b.len + row.len + tail.len + 200 > max_bytes) {
+			buf_dispose(&row);
+			break;
+		}
+		buf_append(&b, row.data, row.len);
+		buf_dispose(&row);
+		shown++;
+	}
+	if (shown < g->checks.n) {
+		buf_printf(&b, "\n%zu more checks did not fit in the step summary; see the JSON report.\n",
+			   g->checks.n - shown);
+	}
+	if (b.len + tail.len <= max_bytes) {
+		buf_append(&b, tail.data, tail.len);
+	}
+	scrubbed = log_scrub(buf_str(&b));
+	buf_puts(out, scrubbed);
+	free(scrubbed);
+	buf_dispose(&b);
+	buf_dispose(&tail);
+}
+
+int
+summary_write(const struct gate *g, struct error *err)
+{
+	const char *path = g->cfg->ctx.summary_path;
+	struct stat st;
+	struct buf b = BUF_INIT;
+	size_t room = SUMMARY_LIMIT;
+	FILE *f;
+	int rc = 0;
+
+	if (path == NULL) {
+		return 0;
+	}
+	if (stat(path, &st) == 0 && st.st_size > 0) {
+		room = (size_t)st.st_size >= SUMMARY_LIMIT ? 0 : SUMMARY_LIMIT - (size_t)st.st_size;
+	}
+	if (room < 1024) {
+		log_warn("the step summary already holds %lld bytes: not adding ours (the runner limit is 1 MiB)",
+			 (long long)st.st_size);
+		return 0;
+	}
+	summary_render(&b, g, room - 1);
+	f = fopen(path, "a");
+	if (f == NULL || fputs(buf_str(&b), f) < 0 || fclose(f) != 0) {
+		rc = error_set(err, ERR_IO, "cannot append to GITHUB_STEP_SUMMARY %s: %s", path, strerror(errno));
+	}
+	buf_dispose(&b);
+	return rc;
+}
+
+void
+summary_print(const struct gate *g)
+{
+	static const char *const marks[] = { "PASS", "FAIL", "WARN", "SKIP" };
+	size_t i;
+
+	log_info("%s: %s", verdict_line(g), g->result);
+	for (i = 0; i < g->checks.n; i++) {
+		const struct check_result *r = g->checks.items[i];
+		log_info("  %-4s %-28s %-14s %-16s %s", marks[r->status], r->name, r->value != NULL ? r->value : "-",
+			 r->limit != NULL ? r->limit : "-", r->detail != NULL ? r->detail : "");
+	}
+}

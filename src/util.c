@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+#define _DEFAULT_SOURCE
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Noreturn void
+die_oom(void)
+{
+	static const char msg[] = "atom-safety: out of memory\n";
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n == 0 ? 1 : n);
+	if (p == NULL) {
+		die_oom();
+	}
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb == 0 ? 1 : nmemb, size == 0 ? 1 : size);
+	if (p == NULL) {
+		die_oom();
+	}
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n == 0 ? 1 : n);
+	if (q == NULL) {
+		die_oom();
+	}
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p;
+	if (s == NULL) {
+		return NULL;
+	}
+	p = strdup(s);
+	if (p == NULL) {
+		die_oom();
+	}
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+	if (p == NULL) {
+		die_oom();
+	}
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap, ap2;
+	int n;
+	char *p;
+
+	va_start(ap, fmt);
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		va_end(ap2);
+		die_oom();
+	}
+	p = xmalloc((size_t)n + 1);
+	(void)vsnprintf(p, (size_t)n + 1, fmt, ap2);
+	va_end(ap2);
+	return p;
+}
+
+void
+secret_wipe(void *p, size_t n)
+{
+	if (p != NULL) {
+		explicit_bzero(p, n);
+	}
+}
+
+void
+secret_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+int64_t
+clock_ms(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+time_format_utc(char *out, size_t size, int64_t epoch_ms)
+{
+	time_t t = (time_t)(epoch_ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		(void)snprintf(out, size, "%lld", (long long)(epoch_ms / 1000));
+	}
+}
+
+void
+random_fill(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = getrandom(p + done, n - done, 0);
+		if (r < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			break;
+		}
+		done += (size_t)r;
+	}
+	if (done < n) {
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || read(fd, p + done, n - done) != (ssize_t)(n - done)) {
+			abort(); /* no randomness at all: refuse to continue */
+		}
+		(void)close(fd);
+	}
+}
+
+uint32_t
+random_u32(void)
+{
+	uint32_t v;
+	random_fill(&v, sizeof(v));
+	return v;
+}
+
+void
+random_hex(char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[64];
+	size_t i;
+
+	while (n > 0) {
+		size_t chunk = n > sizeof(b) ? sizeof(b) : n;
+		random_fill(b, chunk);
+		for (i = 0; i < chunk; i++) {
+			*out++ = hex[b[i] >> 4];
+			*out++ = hex[b[i] & 15];
+		}
+		n -= chunk;
+	}
+	*out = '\0';
+}
+
+bool
+str_has_prefix(const char *s, const char *prefix)
+{
+	return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool
+str_ieq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcasecmp(a, b) == 0;
+}
+
+char *
+str_trim_dup(const char *s)
+{
+	const char *end;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') {
+		s++;
+	}
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n')) {
+		end--;
+	}
+	return xstrndup(s, (size_t)(end - s));
+}
+
+size_t
+strv_len(char *const *v)
+{
+	size_t n = 0;
+	while (v != NULL && v[n] != NULL) {
+		n++;
+	}
+	return n;
+}
+
+void
+strv_push(char ***v, char *s)
+{
+	size_t n = strv_len(*v);
+	*v = xrealloc(*v, (n + 2) * sizeof(char *));
+	(*v)[n] = s;
+	(*v)[n + 1] = NULL;
+}
+
+void
+strv_free(char **v)
+{
+	size_t i;
+	for (i = 0; v != NULL && v[i] != NULL; i++) {
+		free(v[i]);
+	}
+	free(v);
+}
+
+bool
+strv_contains(char *const *v, const char *s)
+{
+	size_t i;
+	for (i = 0; v != NULL && v[i] != NULL; i++) {
+		if (strcmp(v[i], s) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int cancel_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t cancel_signo;
+
+static void
+on_signal(int signo)
+{
+	int saved = errno;
+	char c = 'x';
+
+	cancel_signo = signo;
+	if (cancel_pipe[1] >= 0) {
+		(void)!write(cancel_pipe[1], &c, 1);
+	}
+	errno = saved;
+}
+
+int
+cancel_init(void)
+{
+	struct sigaction sa;
+	int i;
+
+	if (pipe(cancel_pipe) < 0) {
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		(void)fcntl(cancel_pipe[i], F_SETFD, FD_CLOEXEC);
+		(void)fcntl(cancel_pipe[i], F_SETFL, O_NONBLOCK);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	return 0;
+}
+
+int
+cancel_fd(void)
+{
+	return cancel_pipe[0];
+}
+
+bool
+cancel_requested(void)
+{
+	return cancel_signo != 0;
+}
+
+int
+cancel_signal(void)
+{
+	return (int)cancel_signo;
+}
+
+int
+cancel_sleep_ms(int64_t ms)
+{
+	int64_t end = clock_ms() + ms;
+
+	for (;;) {
+		struct pollfd pfd = { cancel_pipe[0], POLLIN, 0 };
+		int64_t left = end - clock_ms();
+		if (cancel_requested()) {
+			return -1;
+		}
+		if (left <= 0) {
+			return 0;
+		}
+		if (cancel_pipe[0] < 0) {
+			struct timespec ts = { (time_t)(left / 1000), (long)(left % 1000) * 1000000L };
+			(void)nanosleep(&ts, NULL);
+			continue;
+		}
+		(void)poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+	}
+}
+
+char *
+file_read(const char *path, size_t max, size_t *len_out)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	size_t len = 0, cap = 0;
+
+	if (f == NULL) {
+		return NULL;
+	}
+	for (;;) {
+		size_t n;
+		if (cap - len < 4096) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			data = xrealloc(data, cap + 1);
+		}
+		n = fread(data + len, 1, cap - len, f);
+		len += n;
+		if (len > max) {
+			free(data);
+			(void)fclose(f);
+			errno = EFBIG;
+			return NULL;
+		}
+		if (n == 0) {
+			break;
+		}
+	}
+	(void)fclose(f);
+	if (data == NULL) {
+		data = xmalloc(1);
+	}
+	data[len] = '\0';
+	if (len_out != NULL) {
+		*len_out = len;
+	}
+	return data;
+}

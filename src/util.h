@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SRC_UTIL_H
+#define SRC_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attr.h"
+
+/* allocation never fails: out of memory is fatal (as bubblewrap's die_oom) */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* wipes and frees a secret string; accepts NULL */
+void secret_free(char *s);
+void secret_wipe(void *p, size_t n);
+
+/* monotonic milliseconds */
+int64_t clock_ms(void);
+/* wall clock, milliseconds since the epoch */
+int64_t wall_ms(void);
+/* formats an epoch-ms time as RFC 3339 UTC into out (>= 32 bytes) */
+void time_format_utc(char *out, size_t size, int64_t epoch_ms);
+
+/* fills buf with random bytes (getrandom, falling back to /dev/urandom) */
+void random_fill(void *buf, size_t n);
+uint32_t random_u32(void);
+/* writes 2*n hex digits and a NUL into out */
+void random_hex(char *out, size_t n);
+
+bool str_has_prefix(const char *s, const char *prefix);
+bool str_ieq(const char *a, const char *b);
+/* returns a trimmed copy */
+char *str_trim_dup(const char *s);
+/* NULL-terminated string vectors */
+size_t strv_len(char *const *v);
+void strv_push(char ***v, char *s);
+void strv_free(char **v);
+bool strv_contains(char *const *v, const char *s);
+
+/* cancellation: a self-pipe written by the SIGTERM/SIGINT handler */
+int cancel_init(void);
+int cancel_fd(void);
+bool cancel_requested(void);
+int cancel_signal(void);
+/* sleeps up to ms, returns -1 at once when cancelled, 0 otherwise */
+int cancel_sleep_ms(int64_t ms);
+
+/* reads a whole file; NULL on error (errno set) */
+char *file_read(const char *path, size_t max, size_t *len_out);
+
+#endif
