@@ -142,7 +142,15 @@ run(const struct config *cfg)
 		log_group_end();
 		g.cancelled = rc == ERR_CANCELLED;
 	}
-	if (!g.cancelled) {
+	if (!g.cancelled && g.rollback.armed && !cfg->dry_run && gate_failed(&g)) {
+		/* the release is already bad and the rollback is ready: every second counts */
+		struct check_result *r = check_list_add(&g.checks, "error-rate", PHASE_METRICS);
+		check_set(r, CHECK_SKIP, NULL, NULL, "not evaluated: '%s' failed first and the rollback started at once",
+			  g.first_failure);
+		r = check_list_add(&g.checks, "latency", PHASE_METRICS);
+		check_set(r, CHECK_SKIP, NULL, NULL, "not evaluated: '%s' failed first and the rollback started at once",
+			  g.first_failure);
+	} else if (!g.cancelled) {
 		log_group_begin("Metrics");
 		rc = metrics_run(&g, &err);
 		log_group_end();
