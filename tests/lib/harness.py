@@ -423,8 +423,11 @@ def run_gate(inputs, env=None, timeout=120, args=()):
     for k in PASSTHROUGH_ENV:
         if k in os.environ:
             e[k] = os.environ[k]
+    # like the runner: every declared input is exported, with its action.yml default
+    # evaluated (an expression such as ${{ github.token }} has no value here: "")
     for name in ALL_INPUTS:
-        e[input_var(name)] = ""
+        d = INPUT_DEFAULTS.get(name) or ""
+        e[input_var(name)] = "" if "${{" in d else d
     for name, value in inputs.items():
         var = input_var(name)
         if value is None:
