@@ -125,6 +125,9 @@ log_secrets_dispose(void)
 }
 
 /* formats, scrubs and neutralises control characters: no outside text can start a command line */
+static char *format_line(const char *fmt, va_list ap) ATTR_PRINTF(1, 0);
+static void emit(const char *prefix, const char *fmt, va_list ap) ATTR_PRINTF(2, 0);
+
 static char *
 format_line(const char *fmt, va_list ap)
 {

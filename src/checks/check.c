@@ -112,16 +112,12 @@ check_set(struct check_result *r, enum check_status status, const char *value, c
 	  const char *fmt, ...)
 {
 	va_list ap;
-	char *detail;
+	char *detail, *new_value, *new_limit;
 	int n;
 
-	r->status = status;
-	free(r->value);
-	r->value = one_line(value);
-	if (limit != NULL) {
-		free(r->limit);
-		r->limit = one_line(limit);
-	}
+	/* value, limit and the arguments may point into r itself: copy before freeing */
+	new_value = one_line(value);
+	new_limit = limit != NULL ? one_line(limit) : NULL;
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
@@ -131,6 +127,13 @@ check_set(struct check_result *r, enum check_status status, const char *value, c
 		va_start(ap, fmt);
 		(void)vsnprintf(detail, (size_t)n + 1, fmt, ap);
 		va_end(ap);
+	}
+	r->status = status;
+	free(r->value);
+	r->value = new_value;
+	if (new_limit != NULL) {
+		free(r->limit);
+		r->limit = new_limit;
 	}
 	free(r->detail);
 	r->detail = one_line(detail);
