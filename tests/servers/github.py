@@ -437,6 +437,9 @@ def api_error(status, op, message=None, errors=None, extra=None):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes: without this, Nagle plus the
+    # client's delayed ACK adds 40 ms to every keep-alive reply
+    disable_nagle_algorithm = True
     server_version = "GitHub.com"
     sys_version = ""
     st = None  # GitHubState, set in main()
