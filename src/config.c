@@ -13,10 +13,6 @@
 #include "log.h"
 #include "util.h"
 
-#define DEFAULT_ERROR_RATE_QUERY \
-	"sum(rate(http_requests_total{status=~\"5..\"}[5m])) / sum(rate(http_requests_total[5m]))"
-#define DEFAULT_LATENCY_QUERY \
-	"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))"
 
 enum input_flags {
 	INPUT_REQUIRED = 1 << 0,
@@ -61,9 +57,9 @@ static const struct input_spec inputs[] = {
 	{ "dry-run",            "false",                    parse_bool_field,       F(dry_run),                0 },
 	{ "prometheus-url",     "",                         parse_url_opt,          F(prometheus_url),         0 },
 	{ "prometheus-token",   "",                         parse_string,           F(prometheus_token),       INPUT_SECRET },
-	{ "error-rate-query",   DEFAULT_ERROR_RATE_QUERY,   parse_promql,           F(error_rate_query),       0 },
+	{ "error-rate-query",   CONFIG_DEFAULT_ERROR_RATE_QUERY,   parse_promql,           F(error_rate_query),       0 },
 	{ "max-error-rate",     "",                         parse_fraction_field,   F(max_error_rate),         0 },
-	{ "latency-query",      DEFAULT_LATENCY_QUERY,      parse_promql,           F(latency_query),          0 },
+	{ "latency-query",      CONFIG_DEFAULT_LATENCY_QUERY,      parse_promql,           F(latency_query),          0 },
 	{ "max-latency",        "",                         parse_duration_opt,     F(max_latency_ms),         0 },
 	{ "monitor-duration",   "0s",                       parse_duration_any,     F(monitor_duration_ms),    0 },
 	{ "monitor-interval",   "30s",                      parse_duration_req,     F(monitor_interval_ms),    0 },
@@ -824,6 +820,7 @@ context_load(struct run_context *c)
 	c->kubeconfig_path = env_dup("KUBECONFIG");
 	c->k8s_service_host = env_dup("KUBERNETES_SERVICE_HOST");
 	c->k8s_service_port = env_dup("KUBERNETES_SERVICE_PORT");
+	c->sa_dir = env_dup("ATOM_SAFETY_SA_DIR");
 	c->home = env_dup("HOME");
 }
 
@@ -979,6 +976,7 @@ context_dispose(struct run_context *c)
 	free(c->kubeconfig_path);
 	free(c->k8s_service_host);
 	free(c->k8s_service_port);
+	free(c->sa_dir);
 	free(c->home);
 }
 

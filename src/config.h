@@ -8,6 +8,13 @@
 
 #include "error.h"
 
+#define CONFIG_DEFAULT_ERROR_RATE_QUERY \
+	"sum(rate(http_requests_total{status=~\"5..\"}[5m])) / sum(rate(http_requests_total[5m]))"
+/* the default query's denominator alone: tells "no 5xx series yet" from "no traffic" */
+#define CONFIG_DEFAULT_TRAFFIC_QUERY "sum(rate(http_requests_total[5m]))"
+#define CONFIG_DEFAULT_LATENCY_QUERY \
+	"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))"
+
 enum policy {
 	POLICY_PASS,
 	POLICY_WARN,
@@ -52,6 +59,7 @@ struct run_context {
 	char *kubeconfig_path;  /* $KUBECONFIG */
 	char *k8s_service_host; /* KUBERNETES_SERVICE_HOST */
 	char *k8s_service_port;
+	char *sa_dir;           /* ATOM_SAFETY_SA_DIR: the service-account directory, for tests only */
 	char *home;
 };
 

@@ -24,10 +24,25 @@
 
 #define MAX_HEADERS 64
 #define MAX_HEADER_BYTES (64 * 1024)
+/*
+ * Idle connections the multi handle keeps, across batches and hosts: a full smoke batch to the
+ * service plus the Kubernetes API, Prometheus, GitHub and Slack. Sized per batch instead, a
+ * batch of one would shrink the cache to a single connection and close the rest, and the
+ * rollback PATCH would pay a new TCP (and TLS) handshake to an API server the preflight had
+ * already connected to.
+ */
+#define HTTP_MAX_CONNECTIONS (HTTP_MAX_PARALLEL + 8)
 
 struct http {
 	CURLM *multi;
 	CURLSH *share;
+	/*
+	 * Easy handles of finished transfers, kept for the next request: each one carries libcurl's
+	 * 16 KiB receive buffer, so handing them on keeps memory bounded by the parallelism, not by
+	 * the number of requests.
+	 */
+	CURL *idle[HTTP_MAX_PARALLEL];
+	size_t n_idle;
 };
 
 struct req_priv {
@@ -47,7 +62,7 @@ struct http_batch {
 	struct http_request **queue; /* waiting to start (pending or retry-due) */
 	size_t n_queue, cap_queue;
 	struct http_request **all;   /* every request ever added, to find running ones on abort */
-	size_t n_all;
+	size_t n_all, cap_all;
 	size_t running;
 	bool aborted;
 };
@@ -61,6 +76,8 @@ http_new(void)
 	if (h->multi == NULL) {
 		abort();
 	}
+	(void)curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_MAX_CONNECTIONS);
+	(void)curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)HTTP_MAX_CONNECTIONS);
 	h->share = curl_share_init();
 	if (h->share != NULL) {
 		(void)curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
@@ -74,6 +91,9 @@ http_free(struct http *h)
 {
 	if (h == NULL) {
 		return;
+	}
+	while (h->n_idle > 0) {
+		curl_easy_cleanup(h->idle[--h->n_idle]);
 	}
 	(void)curl_multi_cleanup(h->multi);
 	if (h->share != NULL) {
@@ -181,6 +201,46 @@ priv_free(struct http_request *req)
 	req->priv = NULL;
 }
 
+/* an easy handle for a new transfer: a pooled one (already reset) or a new one */
+static CURL *
+easy_take(struct http *h)
+{
+	CURL *e;
+
+	if (h->n_idle > 0) {
+		return h->idle[--h->n_idle];
+	}
+	e = curl_easy_init();
+	if (e == NULL) {
+		abort();
+	}
+	return e;
+}
+
+/*
+ * Ends req's transfer once it has left the multi handle: its easy handle goes back to the pool
+ * (reset, so it keeps no pointer into req) and its header list is freed. A retry takes a
+ * handle again when it is due.
+ */
+static void
+transfer_release(struct http *h, struct http_request *req)
+{
+	struct req_priv *p = req->priv;
+
+	if (p == NULL || p->easy == NULL) {
+		return;
+	}
+	if (h->n_idle < HTTP_MAX_PARALLEL) {
+		curl_easy_reset(p->easy);
+		h->idle[h->n_idle++] = p->easy;
+	} else {
+		curl_easy_cleanup(p->easy);
+	}
+	p->easy = NULL;
+	curl_slist_free_all(p->slist);
+	p->slist = NULL;
+}
+
 void
 http_request_dispose(struct http_request *req)
 {
@@ -269,10 +329,7 @@ setup_easy(struct http_batch *b, struct http_request *req)
 	size_t i;
 
 	if (p->easy == NULL) {
-		p->easy = curl_easy_init();
-		if (p->easy == NULL) {
-			abort();
-		}
+		p->easy = easy_take(b->h);
 	} else {
 		curl_easy_reset(p->easy);
 	}
@@ -382,9 +439,8 @@ http_batch_new(struct http *h, const struct http_batch_opts *opts)
 	if (b->opts.max_parallel <= 0) {
 		b->opts.max_parallel = HTTP_MAX_PARALLEL;
 	}
+	/* the total and the idle cache stay as http_new() set them (HTTP_MAX_CONNECTIONS) */
 	(void)curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)b->opts.max_parallel);
-	(void)curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)b->opts.max_parallel);
-	(void)curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)b->opts.max_parallel);
 	return b;
 }
 
@@ -410,7 +466,10 @@ http_batch_add(struct http_batch *b, struct http_request *req)
 	req->state = HTTP_PENDING;
 	req->resp.retry_after_ms = -1;
 	req->started_ms = 0;
-	b->all = xrealloc(b->all, (b->n_all + 1) * sizeof(*b->all));
+	if (b->n_all == b->cap_all) {
+		b->cap_all = b->cap_all == 0 ? 16 : b->cap_all * 2;
+		b->all = xrealloc(b->all, b->cap_all * sizeof(*b->all));
+	}
 	b->all[b->n_all++] = req;
 	if (b->aborted) {
 		req->state = HTTP_ABORTED;
@@ -427,6 +486,7 @@ abort_request(struct http_batch *b, struct http_request *req, const char *why)
 
 	if (req->state == HTTP_RUNNING && p != NULL && p->easy != NULL) {
 		(void)curl_multi_remove_handle(b->h->multi, p->easy);
+		transfer_release(b->h, req);
 		b->running--;
 	}
 	if (req->state != HTTP_DONE) {
@@ -552,6 +612,9 @@ finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
 			(void)error_set(&req->err, code, "%s: %s", transport_outcome_name(req->transport), detail);
 		}
 	}
+
+	/* everything needed from the handle is read: hand it to the next request */
+	transfer_release(b->h, req);
 
 	memset(&in, 0, sizeof(in));
 	in.retries_done = req->attempts - 1;

@@ -28,6 +28,14 @@ jsonh_parse(struct json_object **out, const char *data, size_t len, struct error
 	obj = json_tokener_parse_ex(tok, data, (int)len);
 	jerr = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue) {
+		/* a bare number or literal ("3", "true") waits for a delimiter: a NUL ends it, as json_tokener_parse() does */
+		obj = json_tokener_parse_ex(tok, "", 1);
+		if (json_tokener_get_error(tok) == json_tokener_success) {
+			jerr = json_tokener_success;
+		}
+		used = len;
+	}
 	json_tokener_free(tok);
 	if (jerr == json_tokener_continue) {
 		json_object_put(obj);

@@ -19,7 +19,8 @@ md_escape(struct buf *out, const char *s)
 			buf_puts(out, "&gt;");
 			break;
 		case '@':
-			buf_puts(out, "&#64;");
+			/* a zero-width space after '@': GitHub may decode entities before finding mentions */
+			buf_puts(out, "@\xe2\x80\x8b");
 			break;
 		case '|':
 			buf_puts(out, "\\|");

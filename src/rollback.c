@@ -2,28 +2,655 @@
 #include "phases.h"
 
 #include <stdlib.h>
+#include <string.h>
 
+#include "buf.h"
+#include "checks/smoke.h"
+#include "clients/k8s.h"
+#include "jsonh.h"
+#include "kubeconfig.h"
 #include "log.h"
 #include "util.h"
+
+/*
+ * The rollback, in two halves. Preflight (before any check) reads each Deployment and its
+ * ReplicaSets, plans the undo exactly as `kubectl rollout undo` would, and has the API validate
+ * the patch with dryRun=All, so that missing permissions, a first deployment or a paused
+ * Deployment are known before anything fails. Execute (after a failure) sends the prepared
+ * patches at once, follows the rollouts like `kubectl rollout status`, and checks the service again.
+ */
+
+/* how long preflight waits for the controller to observe a deploy that has only just been applied */
+#define OBSERVE_WAIT_MS 10000
+
+struct cluster_item {
+	char *name;
+	bool planned;              /* the Deployment and its history were read */
+	struct k8s_undo_plan plan;
+	bool validated;            /* the API accepted the patch with dryRun=All */
+	char *problem;             /* what preflight warned about */
+	struct json_object *patched; /* execute: the PATCH reply */
+	int64_t sent_ms;
+};
+
+struct cluster {
+	struct kube_target target;
+	bool loaded;
+	char *unavailable;         /* why there is no cluster to talk to */
+	struct k8s_client *client;
+	struct cluster_item *items;
+	size_t n;
+};
+
+static void
+set_str(char **dst, char *value)
+{
+	free(*dst);
+	*dst = value;
+}
+
+/* ---- preflight ---- */
+
+struct observe_ctx {
+	struct json_object *latest;
+};
+
+static int
+observe_fn(struct json_object *deployment, void *user)
+{
+	struct observe_ctx *o = user;
+	struct k8s_rollout r;
+
+	json_object_put(o->latest);
+	o->latest = json_object_get(deployment);
+	k8s_rollout_read(&r, deployment);
+	return r.generation <= r.observed_generation;
+}
+
+/*
+ * A deploy applied a moment ago may not be observed yet: its revision annotation and
+ * ReplicaSet do not exist, and undo would pick the wrong target. Wait (briefly) until it is.
+ */
+static int
+wait_observed(struct json_object **dep, struct cluster *cl, const struct gate *g, const char *name,
+	      struct error *err)
+{
+	struct observe_ctx o = { NULL };
+	struct k8s_rollout r;
+	const char *rv;
+	int64_t wait = g->cfg->rollback_timeout_ms < OBSERVE_WAIT_MS ? g->cfg->rollback_timeout_ms : OBSERVE_WAIT_MS;
+	int rc;
+
+	k8s_rollout_read(&r, *dep);
+	if (r.generation <= r.observed_generation) {
+		return 0;
+	}
+	log_info("  %s: waiting for the controller to observe generation %lld", name, (long long)r.generation);
+	rv = jsonh_get_string_or(jsonh_member(*dep, "metadata"), "resourceVersion", NULL);
+	rc = k8s_deployment_watch(cl->client, cl->target.namespace, name, rv, clock_ms() + wait, observe_fn, &o, err);
+	if (o.latest != NULL) {
+		json_object_put(*dep);
+		*dep = o.latest;
+	}
+	if (rc == ERR_TIMEOUT) {
+		log_warn("rollback: deployment '%s': generation %lld not observed by the controller within %lld s; the "
+			 "revision to restore is judged from what is there now",
+			 name, (long long)r.generation, (long long)(wait / 1000));
+		error_clear(err);
+		return 0;
+	}
+	return rc;
+}
+
+static void
+entry_init(struct rollback_entry *e, const char *name, const char *namespace)
+{
+	memset(e, 0, sizeof(*e));
+	e->deployment = xstrdup(name);
+	e->namespace = xstrdup(namespace);
+	e->failure_to_patch_ms = -1;
+	e->rollout_ms = -1;
+	e->outcome = ROLLBACK_NONE;
+}
+
+static void
+warn_item(struct cluster_item *it, struct rollback_entry *e, char *problem)
+{
+	log_warn("rollback: deployment '%s': %s", it->name, problem);
+	set_str(&e->detail, xasprintf("preflight: %s", problem));
+	set_str(&it->problem, problem);
+}
+
+/* reads, plans and validates one Deployment; warnings are recorded, only cancellation is returned */
+static int
+preflight_item(struct gate *g, struct cluster *cl, size_t i, bool quiet, struct error *err)
+{
+	const struct config *cfg = g->cfg;
+	struct cluster_item *it = &cl->items[i];
+	struct rollback_entry *e = &g->rollback.items[i];
+	struct json_object *dep = NULL, *rss = NULL;
+	struct k8s_patch p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	rc = k8s_deployment_get(&dep, cl->client, cl->target.namespace, it->name, err);
+	if (rc == 0) {
+		rc = wait_observed(&dep, cl, g, it->name, err);
+	}
+	if (rc == 0) {
+		rc = k8s_replicasets_list(&rss, cl->client, cl->target.namespace,
+					  jsonh_member(jsonh_member(dep, "spec"), "selector"), err);
+	}
+	if (rc == 0) {
+		k8s_undo_plan_dispose(&it->plan);
+		rc = k8s_undo_plan(&it->plan, dep, rss, cfg->to_revision, err);
+	}
+	if (rc == ERR_CANCELLED) {
+		goto out;
+	}
+	if (rc < 0) {
+		warn_item(it, e, xstrdup(err->msg));
+		error_clear(err);
+		rc = 0;
+		goto out;
+	}
+	it->planned = true;
+	e->revision_before = it->plan.revision_current;
+	e->revision_target = it->plan.revision_target;
+	set_str(&e->images_before, xstrdup(it->plan.images_current));
+	set_str(&e->images_after, it->plan.images_target != NULL ? xstrdup(it->plan.images_target) : NULL);
+	switch (it->plan.verdict) {
+	case K8S_UNDO_PATCH:
+		break;
+	case K8S_UNDO_NO_HISTORY:
+		warn_item(it, e, xasprintf("first deployment: nothing to roll back to (%s)", it->plan.message));
+		goto out;
+	case K8S_UNDO_NOT_FOUND:
+		warn_item(it, e, xasprintf("to-revision %ld: %s", cfg->to_revision, it->plan.message));
+		goto out;
+	case K8S_UNDO_PAUSED:
+		warn_item(it, e, xasprintf("the deployment is paused: %s", it->plan.message));
+		goto out;
+	case K8S_UNDO_MATCHES:
+	default:
+		warn_item(it, e, xasprintf("a rollback would change nothing: %s", it->plan.message));
+		goto out;
+	}
+
+	/* the API validates permissions and the patch itself, changing nothing */
+	p.namespace = cl->target.namespace;
+	p.name = it->name;
+	p.body = it->plan.patch;
+	p.dry_run = true;
+	rc = k8s_deployments_patch(cl->client, &p, 1, err);
+	if (rc < 0) {
+		goto out;
+	}
+	if (p.rc < 0) {
+		warn_item(it, e, xasprintf("the API refused a dry run of the rollback: %s", p.err.msg));
+		goto out;
+	}
+	it->validated = true;
+	set_str(&it->problem, NULL);
+	set_str(&e->detail, xasprintf("ready: a failure rolls back to revision %ld", it->plan.revision_target));
+	if (!quiet) {
+		log_info("  %s: revision %ld (%s) under test; a rollback restores revision %ld (%s)", it->name,
+			 it->plan.revision_current, it->plan.images_current, it->plan.revision_target,
+			 it->plan.images_target);
+	}
+out:
+	k8s_patch_dispose(&p);
+	json_object_put(dep);
+	json_object_put(rss);
+	return rc;
+}
 
 int
 rollback_preflight(struct gate *g, struct error *err)
 {
-	(void)err;
+	const struct config *cfg = g->cfg;
+	struct cluster *cl;
+	size_t i, n, ready = 0;
+	int rc;
+
 	g->rollback.enabled = false;
+	g->rollback.armed = false;
+	if (!cfg->rollback) {
+		log_info("rollback: off (rollback: false)");
+		return 0;
+	}
+	cl = xcalloc(1, sizeof(*cl));
+	g->cluster = cl;
+	rc = kubeconfig_load(&cl->target, cfg, err);
+	if (rc == ERR_CONFIG) {
+		return rc;
+	}
+	if (rc < 0) {
+		/* nothing configured: the gate still runs; a failure cannot be rolled back */
+		log_warn("rollback: %s", err->msg);
+		cl->unavailable = xstrdup(err->msg);
+		g->rollback.detail = xasprintf("unavailable: %s", err->msg);
+		error_clear(err);
+		return 0;
+	}
+	cl->loaded = true;
+	log_info("rollback: Kubernetes API %s, namespace '%s' (%s%s%s%s%s)", cl->target.server, cl->target.namespace,
+		 cl->target.source, cl->target.context != NULL ? ", context '" : "",
+		 cl->target.context != NULL ? cl->target.context : "", cl->target.context != NULL ? "'" : "",
+		 cl->target.user == NULL && cl->target.context != NULL ? ", no credentials" : "");
+	cl->client = k8s_client_new(g->http, &cl->target, &g->retry, cfg->request_timeout_ms);
+
+	n = strv_len(cfg->deployments);
+	cl->n = n;
+	cl->items = xcalloc(n + 1, sizeof(*cl->items));
+	g->rollback.items = xcalloc(n + 1, sizeof(*g->rollback.items));
+	g->rollback.n = n;
+	for (i = 0; i < n; i++) {
+		cl->items[i].name = xstrdup(cfg->deployments[i]);
+		entry_init(&g->rollback.items[i], cfg->deployments[i], cl->target.namespace);
+	}
+	g->rollback.enabled = true;
+	for (i = 0; i < n; i++) {
+		rc = preflight_item(g, cl, i, false, err);
+		if (rc < 0) {
+			return rc;
+		}
+		if (cl->items[i].validated) {
+			ready++;
+		}
+	}
+	/* armed: a failure stops the checks at once, so the rollback starts within milliseconds */
+	g->rollback.armed = ready == n && n > 0 && !cfg->dry_run;
+	if (ready == n) {
+		g->rollback.detail = xasprintf("ready: %zu deployment%s can be rolled back%s", n, n == 1 ? "" : "s",
+					       cfg->dry_run ? " (dry run: validated only)" : "");
+	} else {
+		g->rollback.detail = xasprintf("%zu of %zu deployments can be rolled back; see the warnings", ready, n);
+	}
+	log_info("rollback: %s", g->rollback.detail);
 	return 0;
+}
+
+/* ---- execute ---- */
+
+struct rollout_ctx {
+	const char *name;
+	char last[200];
+	struct k8s_rollout state;
+	enum k8s_rollout_state verdict;
+};
+
+static int
+rollout_fn(struct json_object *deployment, void *user)
+{
+	struct rollout_ctx *r = user;
+	char msg[200];
+
+	k8s_rollout_read(&r->state, deployment);
+	r->verdict = k8s_rollout_judge(&r->state, msg, sizeof(msg));
+	if (strcmp(msg, r->last) != 0) {
+		log_info("  %s: %s", r->name, msg);
+		memcpy(r->last, msg, sizeof(msg));
+	}
+	return r->verdict != K8S_ROLLOUT_WAITING;
+}
+
+/* a rejected test operation and any other 409/422 look alike: ask the API what the revision is now */
+static void
+explain_conflict(struct cluster *cl, struct cluster_item *it, struct rollback_entry *e, const struct error *perr)
+{
+	struct json_object *dep = NULL;
+	struct error gerr = ERROR_INIT;
+	long now;
+
+	if (k8s_deployment_get(&dep, cl->client, cl->target.namespace, it->name, &gerr) < 0) {
+		e->outcome = ROLLBACK_FAILED;
+		set_str(&e->detail, xasprintf("rollback rejected: %s", perr->msg));
+		log_error("rollback: deployment '%s': %s (%s)", it->name, e->detail, gerr.msg);
+		return;
+	}
+	now = k8s_revision(dep);
+	if (now != it->plan.revision_current) {
+		e->outcome = ROLLBACK_SKIPPED;
+		set_str(&e->detail, xasprintf("rollback skipped: the deployment changed since the gate started "
+					      "(revision %ld at the start, now %ld)", it->plan.revision_current, now));
+		log_error("rollback: deployment '%s': %s; nothing was touched", it->name, e->detail);
+	} else {
+		e->outcome = ROLLBACK_FAILED;
+		set_str(&e->detail, xasprintf("rollback rejected: %s", perr->msg));
+		log_error("rollback: deployment '%s': %s", it->name, e->detail);
+	}
+	json_object_put(dep);
+}
+
+/* plans again the Deployments preflight could not read (a passing network problem, say) */
+static int
+replan(struct gate *g, struct cluster *cl, struct error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < cl->n; i++) {
+		if (cl->items[i].planned) {
+			continue;
+		}
+		rc = preflight_item(g, cl, i, true, err);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+send_patches(struct gate *g, struct cluster *cl, size_t *n_sent, struct error *err)
+{
+	const struct config *cfg = g->cfg;
+	struct k8s_patch *patches = xcalloc(cl->n + 1, sizeof(*patches));
+	size_t *index = xcalloc(cl->n + 1, sizeof(*index));
+	size_t i, m = 0;
+	int rc;
+
+	*n_sent = 0;
+	for (i = 0; i < cl->n; i++) {
+		struct cluster_item *it = &cl->items[i];
+		struct rollback_entry *e = &g->rollback.items[i];
+		if (!it->planned) {
+			e->outcome = ROLLBACK_FAILED;
+			set_str(&e->detail, xasprintf("rollback impossible: %s", it->problem != NULL ? it->problem : "unknown"));
+			log_error("rollback: deployment '%s': %s", it->name, e->detail);
+			continue;
+		}
+		if (it->plan.verdict != K8S_UNDO_PATCH) {
+			e->outcome = ROLLBACK_SKIPPED;
+			set_str(&e->detail, xasprintf("rollback skipped: %s", it->problem != NULL ? it->problem : it->plan.message));
+			log_error("rollback: deployment '%s': %s", it->name, e->detail);
+			continue;
+		}
+		patches[m].namespace = cl->target.namespace;
+		patches[m].name = it->name;
+		patches[m].body = it->plan.patch;
+		patches[m].dry_run = cfg->dry_run;
+		index[m++] = i;
+	}
+	if (m == 0) {
+		rc = 0;
+		goto out;
+	}
+	rc = k8s_deployments_patch(cl->client, patches, m, err);
+	if (rc < 0) {
+		goto out;
+	}
+	for (i = 0; i < m; i++) {
+		struct k8s_patch *p = &patches[i];
+		struct cluster_item *it = &cl->items[index[i]];
+		struct rollback_entry *e = &g->rollback.items[index[i]];
+		it->sent_ms = p->sent_ms;
+		if (g->first_failure_ms != 0) {
+			e->failure_to_patch_ms = p->sent_ms - g->first_failure_ms;
+		}
+		if (p->rc == ERR_CONFLICT) {
+			explain_conflict(cl, it, e, &p->err);
+		} else if (p->rc < 0) {
+			e->outcome = ROLLBACK_FAILED;
+			set_str(&e->detail, xasprintf("rollback rejected: %s", p->err.msg));
+			log_error("rollback: deployment '%s': %s", it->name, e->detail);
+		} else if (cfg->dry_run) {
+			e->outcome = ROLLBACK_DRY_RUN;
+			set_str(&e->detail, xasprintf("dry run: the API accepted the rollback from revision %ld (%s) to revision "
+						      "%ld (%s); nothing was changed",
+						      it->plan.revision_current, it->plan.images_current,
+						      it->plan.revision_target, it->plan.images_target));
+			log_info("  %s: %s", it->name, e->detail);
+		} else {
+			it->patched = p->result;
+			p->result = NULL; /* now owned by the item */
+			(*n_sent)++;
+			if (e->failure_to_patch_ms >= 0) {
+				log_info("  %s: rollback sent: revision %ld (%s) -> revision %ld (%s), %lld ms after '%s' failed",
+					 it->name, it->plan.revision_current, it->plan.images_current, it->plan.revision_target,
+					 it->plan.images_target, (long long)e->failure_to_patch_ms, g->first_failure);
+			} else {
+				log_info("  %s: rollback sent: revision %ld (%s) -> revision %ld (%s)", it->name,
+					 it->plan.revision_current, it->plan.images_current, it->plan.revision_target,
+					 it->plan.images_target);
+			}
+		}
+	}
+out:
+	for (i = 0; i < m; i++) {
+		k8s_patch_dispose(&patches[i]);
+	}
+	free(patches);
+	free(index);
+	return rc;
+}
+
+/* follows each patched Deployment until its rollout completes, fails or runs out of time */
+static int
+wait_rollouts(struct gate *g, struct cluster *cl, struct error *err)
+{
+	const struct config *cfg = g->cfg;
+	char limit[32];
+	size_t i;
+
+	duration_format(limit, sizeof(limit), cfg->rollback_timeout_ms);
+	for (i = 0; i < cl->n; i++) {
+		struct cluster_item *it = &cl->items[i];
+		struct rollback_entry *e = &g->rollback.items[i];
+		struct rollout_ctx r;
+		const char *rv;
+		int rc = 0;
+		if (it->patched == NULL) {
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		r.name = it->name;
+		rv = jsonh_get_string_or(jsonh_member(it->patched, "metadata"), "resourceVersion", NULL);
+		if (rollout_fn(it->patched, &r) == 0) {
+			rc = k8s_deployment_watch(cl->client, cl->target.namespace, it->name, rv,
+						  it->sent_ms + cfg->rollback_timeout_ms, rollout_fn, &r, err);
+		}
+		if (rc == 0 && r.verdict == K8S_ROLLOUT_DONE) {
+			e->outcome = ROLLBACK_DONE;
+			e->rollout_ms = clock_ms() - it->sent_ms;
+			e->revision_after = r.state.revision > 0 ? r.state.revision : 0;
+			/* the controller renumbers the restored ReplicaSet: max + 1 (REFERENCE 8.3) */
+			set_str(&e->detail, xasprintf("restored revision %ld (%s), now revision %ld; rollout complete in %lld ms",
+						      it->plan.revision_target, it->plan.images_target, e->revision_after,
+						      (long long)e->rollout_ms));
+			log_info("  %s: %s", it->name, e->detail);
+			continue;
+		}
+		e->outcome = ROLLBACK_FAILED;
+		if (rc == 0) {
+			set_str(&e->detail, xasprintf("rollback sent; the rollout failed: deployment \"%s\" %s", it->name, r.last));
+		} else if (rc == ERR_TIMEOUT) {
+			set_str(&e->detail, xasprintf("rollback sent; the rollout did not complete within rollback-timeout %s "
+						      "(last: %s)", limit, r.last[0] != '\0' ? r.last : "no status"));
+		} else if (rc == ERR_CANCELLED) {
+			set_str(&e->detail, xstrdup("rollback sent; rollout not confirmed: cancelled"));
+		} else {
+			set_str(&e->detail, xasprintf("rollback sent; rollout not confirmed: %s", err->msg));
+		}
+		log_error("rollback: deployment '%s': %s", it->name, e->detail);
+		if (rc == ERR_CANCELLED) {
+			/* the others were sent too: say so, without waiting for them */
+			size_t j;
+			for (j = i + 1; j < cl->n; j++) {
+				if (cl->items[j].patched != NULL) {
+					g->rollback.items[j].outcome = ROLLBACK_FAILED;
+					set_str(&g->rollback.items[j].detail,
+						xstrdup("rollback sent; rollout not confirmed: cancelled"));
+				}
+			}
+			return rc;
+		}
+		error_clear(err);
+	}
+	return 0;
+}
+
+static void
+finish_result(struct gate *g, bool verified, const char *verify_detail)
+{
+	const struct config *cfg = g->cfg;
+	size_t i, done = 0, dry = 0, failed = 0, skipped = 0, n = g->rollback.n;
+
+	for (i = 0; i < n; i++) {
+		switch (g->rollback.items[i].outcome) {
+		case ROLLBACK_DONE:
+			done++;
+			break;
+		case ROLLBACK_DRY_RUN:
+			dry++;
+			break;
+		case ROLLBACK_SKIPPED:
+			skipped++;
+			break;
+		case ROLLBACK_FAILED:
+		case ROLLBACK_NONE:
+		default:
+			failed++;
+			break;
+		}
+	}
+	free(g->rollback.detail);
+	if (cfg->dry_run) {
+		g->result = "failed";
+		g->rollback.outcome = dry == n ? ROLLBACK_DRY_RUN : (failed > 0 ? ROLLBACK_FAILED : ROLLBACK_SKIPPED);
+		g->rollback.detail = dry == n ? xasprintf("dry run: the API accepted the rollback of %zu deployment%s; nothing "
+							 "was changed", n, n == 1 ? "" : "s")
+					      : xasprintf("dry run: %zu of %zu deployments could be rolled back", dry, n);
+		return;
+	}
+	if (done == n && n > 0 && verified) {
+		g->result = "rolled-back";
+		g->rollback.outcome = ROLLBACK_DONE;
+		g->rollback.detail = xasprintf("rolled back %zu deployment%s; the service recovered", n, n == 1 ? "" : "s");
+		return;
+	}
+	g->result = "rollback-failed";
+	if (done == n && n > 0) {
+		g->rollback.outcome = ROLLBACK_FAILED;
+		g->rollback.detail = xasprintf("rolled back, but the recovery checks failed: %s",
+					       verify_detail != NULL ? verify_detail : "not verified");
+	} else if (failed == 0 && done == 0) {
+		g->rollback.outcome = ROLLBACK_SKIPPED;
+		g->rollback.detail = n == 1 ? xstrdup(g->rollback.items[0].detail)
+					    : xasprintf("nothing rolled back: %zu of %zu deployments skipped", skipped, n);
+	} else {
+		g->rollback.outcome = ROLLBACK_FAILED;
+		g->rollback.detail = n == 1 ? xstrdup(g->rollback.items[0].detail)
+					    : xasprintf("%zu of %zu deployments rolled back, %zu failed, %zu skipped", done, n,
+							failed, skipped);
+	}
 }
 
 int
 rollback_execute(struct gate *g, struct error *err)
 {
-	(void)err;
-	g->result = "failed";
+	const struct config *cfg = g->cfg;
+	struct cluster *cl = g->cluster;
+	const char *verify_detail = NULL;
+	bool verified = false;
+	size_t sent = 0, i;
+	int rc;
+
+	if (!cfg->rollback) {
+		g->result = "failed";
+		g->rollback.outcome = ROLLBACK_NONE;
+		set_str(&g->rollback.detail, xstrdup("off (rollback: false): the release stays deployed"));
+		log_info("rollback: off (rollback: false): the release stays deployed");
+		return 0;
+	}
+	if (cl == NULL || !cl->loaded) {
+		g->result = cfg->dry_run ? "failed" : "rollback-failed";
+		g->rollback.outcome = ROLLBACK_FAILED;
+		set_str(&g->rollback.detail,
+			xasprintf("rollback impossible: %s", cl != NULL && cl->unavailable != NULL ? cl->unavailable : "no cluster"));
+		log_error("%s", g->rollback.detail);
+		return 0;
+	}
+	rc = replan(g, cl, err);
+	if (rc == 0) {
+		rc = send_patches(g, cl, &sent, err);
+	}
+	if (rc == 0 && sent > 0) {
+		rc = wait_rollouts(g, cl, err);
+	}
+	if (rc == ERR_CANCELLED) {
+		/* nothing more is sent; what was sent is reported */
+		finish_result(g, false, "cancelled");
+		return rc;
+	}
+	if (rc < 0) {
+		for (i = 0; i < g->rollback.n; i++) {
+			if (g->rollback.items[i].outcome == ROLLBACK_NONE) {
+				g->rollback.items[i].outcome = ROLLBACK_FAILED;
+				set_str(&g->rollback.items[i].detail, xasprintf("rollback failed: %s", err->msg));
+			}
+		}
+		log_error("rollback: %s", err->msg);
+		error_clear(err);
+	}
+	for (i = 0; i < g->rollback.n && sent > 0; i++) {
+		if (g->rollback.items[i].outcome != ROLLBACK_DONE) {
+			break;
+		}
+	}
+	if (sent > 0 && i == g->rollback.n) {
+		/* every rollout completed: is the service really back? */
+		log_info("rollback: verifying the recovery");
+		rc = smoke_verify_recovery(g, cfg->wait_timeout_ms, &verified, err);
+		if (rc == ERR_CANCELLED) {
+			finish_result(g, false, "cancelled");
+			return rc;
+		}
+		if (rc < 0) {
+			log_error("rollback: recovery checks: %s", err->msg);
+			error_clear(err);
+		}
+		if (!verified) {
+			struct check_result *h = check_list_find(&g->checks, "recovery-health");
+			struct check_result *d = check_list_find(&g->checks, "recovery-database");
+			if (h != NULL && h->status == CHECK_FAIL) {
+				verify_detail = "recovery-health failed";
+			} else if (d != NULL && d->status == CHECK_FAIL) {
+				verify_detail = "recovery-database failed";
+			}
+		}
+	}
+	finish_result(g, verified, verify_detail);
+	if (strcmp(g->result, "rolled-back") == 0) {
+		log_info("rollback: %s", g->rollback.detail);
+	} else if (!cfg->dry_run) {
+		log_error("rollback: %s", g->rollback.detail);
+	} else {
+		log_info("rollback: %s", g->rollback.detail);
+	}
 	return 0;
 }
 
 void
 rollback_dispose(struct gate *g)
 {
-	(void)g;
+	struct cluster *cl = g->cluster;
+	size_t i;
+
+	if (cl == NULL) {
+		return;
+	}
+	for (i = 0; i < cl->n; i++) {
+		free(cl->items[i].name);
+		free(cl->items[i].problem);
+		k8s_undo_plan_dispose(&cl->items[i].plan);
+		json_object_put(cl->items[i].patched);
+	}
+	free(cl->items);
+	free(cl->unavailable);
+	k8s_client_free(cl->client);
+	kube_target_dispose(&cl->target);
+	free(cl);
+	g->cluster = NULL;
 }

@@ -51,8 +51,13 @@ static void
 render_head(struct buf *b, const struct gate *g)
 {
 	const struct config *cfg = g->cfg;
+	static const struct {
+		const char *check;
+		const char *label;
+	} metric_rows[] = { { "error-rate", "Error rate" }, { "latency", "Latency" } };
 	char *run_url = gate_run_url(g);
 	char *commit_url = gate_commit_url(g);
+	size_t i;
 
 	buf_printf(b, "## %s %s\n\n", strcmp(g->result, "passed") == 0 && !g->cancelled ? ":white_check_mark:" : ":x:",
 		   verdict_line(g));
@@ -87,16 +92,15 @@ render_head(struct buf *b, const struct gate *g)
 	if (run_url != NULL) {
 		buf_printf(b, "| Run | [%s](%s) |\n", cfg->ctx.run_id, run_url);
 	}
-	if (g->metrics.error_rate_set && isfinite(g->metrics.error_rate)) {
-		buf_printf(b, "| Error rate | %.4g%% (limit < %.4g%%) |\n", g->metrics.error_rate * 100.0,
-			   cfg->max_error_rate * 100.0);
-	}
-	if (g->metrics.latency_set && isfinite(g->metrics.latency_ms)) {
-		if (cfg->max_latency_ms >= 0) {
-			buf_printf(b, "| Latency | %.1f ms (limit <= %lld ms) |\n", g->metrics.latency_ms,
-				   (long long)cfg->max_latency_ms);
-		} else {
-			buf_printf(b, "| Latency | %.1f ms (not judged) |\n", g->metrics.latency_ms);
+	/* the metric checks' own value and limit strings: one wording everywhere */
+	for (i = 0; i < sizeof(metric_rows) / sizeof(metric_rows[0]); i++) {
+		const struct check_result *m = check_list_find(&g->checks, metric_rows[i].check);
+		if (m != NULL && m->value != NULL && m->status != CHECK_SKIP) {
+			buf_printf(b, "| %s | ", metric_rows[i].label);
+			md_escape(b, m->value);
+			buf_puts(b, " (limit ");
+			md_escape(b, m->limit != NULL ? m->limit : "none");
+			buf_puts(b, ") |\n");
 		}
 	}
 	if (g->rollback.outcome != ROLLBACK_NONE || g->rollback.detail != NULL) {
@@ -105,7 +109,18 @@ render_head(struct buf *b, const struct gate *g)
 		buf_puts(b, " |\n");
 	}
 	if (g->notify.issue_url != NULL) {
-		buf_printf(b, "| Issue | [#%ld](%s) |\n", g->notify.issue_number, g->notify.issue_url);
+		buf_printf(b, "| Issue | [#%ld](%s) %s |\n", g->notify.issue_number, g->notify.issue_url,
+			   g->notify.issue_action != NULL ? g->notify.issue_action : "");
+	} else if (g->notify.issue_action != NULL) {
+		/* "failed: …" quotes GitHub's message: outside text */
+		buf_puts(b, "| Issue | ");
+		md_escape(b, g->notify.issue_action);
+		buf_puts(b, " |\n");
+	}
+	if (g->notify.slack_status != NULL) {
+		buf_puts(b, "| Slack | ");
+		md_escape(b, g->notify.slack_status);
+		buf_puts(b, " |\n");
 	}
 	buf_puts(b, "\n");
 	free(run_url);

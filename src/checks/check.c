@@ -65,6 +65,41 @@ check_list_dispose(struct check_list *list)
 	list->n = 0;
 }
 
+/* length of the valid UTF-8 sequence at p (at most left bytes), 0 when it is not one */
+static size_t
+utf8_sequence(const unsigned char *p, size_t left)
+{
+	size_t n, i;
+	unsigned cp;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1fu;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0fu;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (left < n) {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			return 0;
+		}
+		cp = (cp << 6) | (p[i] & 0x3fu);
+	}
+	/* overlong forms, surrogates and values past U+10FFFF are not UTF-8 */
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
+		return 0;
+	}
+	return n;
+}
+
 char *
 check_excerpt(const char *data, size_t len, size_t max)
 {
@@ -74,6 +109,7 @@ check_excerpt(const char *data, size_t len, size_t max)
 
 	for (i = 0; i < len && b.len < max; i++) {
 		unsigned char c = (unsigned char)data[i];
+		size_t n;
 		if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
 			space = b.len > 0;
 			continue;
@@ -82,10 +118,18 @@ check_excerpt(const char *data, size_t len, size_t max)
 			buf_putc(&b, ' ');
 			space = false;
 		}
+		n = c >= 0x80 ? utf8_sequence((const unsigned char *)data + i, len - i) : 0;
 		if (c < 0x20 || c == 0x7f) {
 			buf_putc(&b, '?');
-		} else {
+		} else if (c < 0x80) {
 			buf_putc(&b, (char)c);
+		} else if (n > 0) {
+			/* whole characters only: the report, the issue and Slack payloads are JSON */
+			buf_append(&b, data + i, n);
+			i += n - 1;
+		} else {
+			/* a server's invalid UTF-8 would make those documents invalid */
+			buf_putc(&b, '?');
 		}
 	}
 	if (i < len) {

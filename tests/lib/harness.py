@@ -443,6 +443,12 @@ def run_gate(inputs, env=None, timeout=120, args=()):
             e[k] = str(v)
 
     wrapper = shlex.split(os.environ.get("ATOM_SAFETY_TEST_WRAPPER", ""))
+    if wrapper and os.path.basename(wrapper[0]) == "valgrind":
+        # Debian's /usr/bin/valgrind is a #!/bin/sh script: dash would drop every hyphenated
+        # INPUT_ variable on the way; the real binary sits beside it
+        real = shutil.which("valgrind.bin")
+        if real:
+            wrapper[0] = real
     argv = wrapper + [BIN] + [str(a) for a in args]
     if not os.path.exists(BIN):
         raise FileNotFoundError("atom-safety binary not found at %s (build it, or set ATOM_SAFETY_BIN)" % BIN)

@@ -24,6 +24,10 @@ Control endpoints (never recorded, never delayed):
   GET  /_test/requests   JSON array of recorded requests
   POST /_test/reset      clear the record and the fail_first counters
   GET  /_test/config     current config
+  GET  /_test/connections with "count_connections": true in the config:
+                         {"connections": N, "max_open": M, "requests": [per
+                         connection]} over the connections that carried at
+                         least one non-/_test request since the last reset
   POST /_test/config     deep-merge the JSON body into the config (dicts
                          merge, other values replace; null = "unset");
                          resets fail_first counters; answers the new config
@@ -78,6 +82,9 @@ DEFAULTS = {
     # Not part of the public contract: set false to stop recording requests
     # (keeps memory flat in long benchmark runs).
     "record": True,
+    # Benchmark aid: count the TCP connections that carried requests (see
+    # GET /_test/connections).  Off by default: nothing changes when unset.
+    "count_connections": False,
 }
 
 PRESETS = {
@@ -158,6 +165,11 @@ class State:
         self.requests = []
         self.counters = {}
         self.log = open(log_path, "a", encoding="utf-8") if log_path else None
+        # count_connections: requests per connection, this generation (reset bumps it)
+        self.conn_generation = 0
+        self.conn_requests = []
+        self.conn_open = 0
+        self.conn_max_open = 0
 
     def snapshot(self):
         with self.lock:
@@ -170,6 +182,24 @@ class State:
             if self.log:
                 self.log.write(json.dumps(entry) + "\n")
                 self.log.flush()
+
+    def count_request(self, handler):
+        """Attribute one request to handler's connection (count_connections)."""
+        with self.lock:
+            if self.config.get("count_connections") is not True:
+                return
+            if handler.conn_slot is None or handler.conn_slot[0] != self.conn_generation:
+                handler.conn_slot = (self.conn_generation, len(self.conn_requests))
+                self.conn_requests.append(0)
+                self.conn_open += 1
+                self.conn_max_open = max(self.conn_max_open, self.conn_open)
+            self.conn_requests[handler.conn_slot[1]] += 1
+
+    def connection_closed(self, handler):
+        with self.lock:
+            if handler.conn_slot is not None and handler.conn_slot[0] == self.conn_generation:
+                self.conn_open -= 1
+            handler.conn_slot = None
 
     def bump(self, key):
         """Return how many requests hit key before this one."""
@@ -190,7 +220,15 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - signature fixed by base class
         pass
 
+    conn_slot = None  # count_connections: (generation, index) once it carried a request
+
     # -- plumbing ---------------------------------------------------------
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.state.connection_closed(self)
 
     @property
     def state(self):
@@ -270,6 +308,7 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             k = name.lower()
             headers[k] = headers[k] + ", " + value if k in headers else value
+        self.state.count_request(self)
         self.state.record({
             "t": time.time(),
             "method": self.command,
@@ -466,7 +505,16 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.requests.clear()
                 st.counters.clear()
+                st.conn_generation += 1
+                st.conn_requests = []
+                st.conn_open = 0
+                st.conn_max_open = 0
             self.send_json(200, {"ok": True})
+        elif path == "/_test/connections" and self.command == "GET":
+            with st.lock:
+                data = {"connections": len(st.conn_requests), "max_open": st.conn_max_open,
+                        "requests": list(st.conn_requests)}
+            self.send_json(200, data)
         elif path == "/_test/config" and self.command == "GET":
             self.send_json(200, st.snapshot())
         elif path == "/_test/config" and self.command == "POST":

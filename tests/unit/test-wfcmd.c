@@ -58,7 +58,7 @@ test_wfcmd__markdown(void)
 {
 	struct buf b = BUF_INIT;
 	md_escape(&b, "fix @team <b>x</b> | *y*\n# z");
-	is_str(buf_str(&b), "fix &#64;team &lt;b&gt;x&lt;/b&gt; \\| \\*y\\* \\# z", "markdown escaping");
+	is_str(buf_str(&b), "fix @\xe2\x80\x8bteam &lt;b&gt;x&lt;/b&gt; \\| \\*y\\* \\# z", "markdown escaping");
 	buf_dispose(&b);
 }
 

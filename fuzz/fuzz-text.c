@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The encoders every piece of outside text goes through on its way out: check details
+ * (check_excerpt via check_set), Markdown (md_escape, md_code), workflow commands (wfcmd_format),
+ * GITHUB_OUTPUT heredocs (wfcmd_heredoc) and secret scrubbing (log_scrub). Input: a secret on
+ * the first line, then the outside text. Each encoder's promise is checked, not just "no crash".
+ */
+#include "buf.h"
+#include "checks/check.h"
+#include "fuzz.h"
+#include "log.h"
+#include "markdown.h"
+#include "util.h"
+#include "wfcmd.h"
+
+static void
+no_control(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		FUZZ_ASSERT((unsigned char)*s >= 0x20 && *s != 0x7f);
+	}
+}
+
+/* md_code promises one line and a closed span; it passes DEL through (invisible, harmless) */
+static void
+no_line_break(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		FUZZ_ASSERT((unsigned char)*s >= 0x20);
+	}
+}
+
+static void
+check_markdown(const char *text)
+{
+	struct buf b = BUF_INIT;
+	const char *p;
+
+	md_escape(&b, text);
+	no_control(buf_str(&b));
+	/* nothing that opens HTML, mentions someone or ends a table cell survives unescaped */
+	FUZZ_ASSERT(strpbrk(buf_str(&b), "<>") == NULL);
+	/* every '@' is followed by a zero-width space, so it cannot start a mention */
+	for (p = buf_str(&b); (p = strchr(p, '@')) != NULL; p++) {
+		FUZZ_ASSERT(strncmp(p + 1, "\xe2\x80\x8b", 3) == 0);
+	}
+	for (p = buf_str(&b); (p = strchr(p, '|')) != NULL; p++) {
+		FUZZ_ASSERT(p > b.data && p[-1] == '\\');
+	}
+	buf_reset(&b);
+	md_code(&b, text);
+	FUZZ_ASSERT(b.len >= 2 && b.data[0] == '`' && b.data[b.len - 1] == '`');
+	FUZZ_ASSERT(memchr(b.data + 1, '`', b.len - 2) == NULL);
+	no_line_break(buf_str(&b));
+	buf_dispose(&b);
+}
+
+static void
+check_wfcmd(const char *text)
+{
+	struct buf b = BUF_INIT;
+	const char *props[] = { "title", text, NULL };
+	char *delim, *value_start, *end;
+	size_t dlen;
+
+	/* one command, one line: outside text cannot end it or start another */
+	wfcmd_format(&b, "error", props, text);
+	FUZZ_ASSERT(b.len > 0 && b.data[b.len - 1] == '\n');
+	FUZZ_ASSERT(memchr(b.data, '\n', b.len - 1) == NULL && strchr(b.data, '\r') == NULL);
+	FUZZ_ASSERT(strncmp(b.data, "::error title=", 14) == 0);
+	/* the property ends at the first "::" the runner sees, so the title must hold no ':' */
+	FUZZ_ASSERT(strstr(b.data + 14, "::") != NULL);
+	FUZZ_ASSERT(memchr(b.data + 14, ':', (size_t)(strstr(b.data + 14, "::") - (b.data + 14))) == NULL);
+	buf_reset(&b);
+
+	/* the heredoc value reads back exactly as the runner reads it */
+	wfcmd_heredoc(&b, "detail", text, "0000");
+	FUZZ_ASSERT(strncmp(b.data, "detail<<", 8) == 0);
+	end = strchr(b.data, '\n');
+	FUZZ_ASSERT(end != NULL);
+	delim = b.data + 8;
+	dlen = (size_t)(end - delim);
+	value_start = end + 1;
+	{
+		/* the first line equal to the delimiter ends the value */
+		char *line = value_start;
+		char *stop = NULL;
+		while (line < b.data + b.len) {
+			char *nl = strchr(line, '\n');
+			FUZZ_ASSERT(nl != NULL);
+			if ((size_t)(nl - line) == dlen && memcmp(line, delim, dlen) == 0) {
+				stop = line;
+				break;
+			}
+			line = nl + 1;
+		}
+		FUZZ_ASSERT(stop != NULL && stop > value_start);
+		FUZZ_ASSERT((size_t)(stop - 1 - value_start) == strlen(text));
+		FUZZ_ASSERT(memcmp(value_start, text, strlen(text)) == 0);
+	}
+	buf_dispose(&b);
+}
+
+static void
+check_excerpts(const char *text, size_t len)
+{
+	size_t max;
+
+	for (max = 1; max <= 257; max += 64) {
+		char *ex = check_excerpt(text, len, max);
+		no_control(ex);
+		FUZZ_ASSERT(strlen(ex) <= max + 3 + 4);
+		/* details end up in JSON (report, issue, Slack): they must be valid UTF-8 */
+		FUZZ_ASSERT(fuzz_utf8_valid(ex));
+		free(ex);
+	}
+}
+
+static void
+check_scrub(const char *secret, const char *text)
+{
+	char *clean;
+
+	log_mask(secret);
+	clean = log_scrub(text);
+	/* "***" is the replacement: a secret made of stars could survive, nothing else may */
+	if (secret[0] != '\0' && strchr(secret, '*') == NULL) {
+		FUZZ_ASSERT(strstr(clean, secret) == NULL);
+		FUZZ_ASSERT(!log_has_secret(clean));
+	}
+	free(clean);
+	log_secrets_dispose();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *secret, *text;
+	const uint8_t *rest;
+	size_t rest_len;
+
+	log_init(false, false);
+	rest = fuzz_split_line(&secret, data, size, &rest_len);
+	text = fuzz_strndup(rest, rest_len);
+	check_markdown(text);
+	check_wfcmd(text);
+	check_excerpts((const char *)rest, rest_len);
+	check_scrub(secret, text);
+	free(text);
+	free(secret);
+	return 0;
+}

@@ -1,0 +1,1347 @@
+/* SPDX-License-Identifier: MIT */
+#include "clients/k8s.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "jsonh.h"
+#include "log.h"
+#include "util.h"
+
+#define K8S_LIST_MAX_BODY (32 * 1024 * 1024)
+#define K8S_EVENT_MAX (8 * 1024 * 1024)
+#define K8S_RAW_KEEP (64 * 1024)
+#define K8S_WATCH_MAX_SECONDS 600
+#define K8S_POLL_MAX_DELAY_MS 2000
+
+/* pkg/util/deployment/deployment.go annotationsToSkip: the Deployment keeps its own values */
+static const char *const annotations_to_skip[] = {
+	"kubectl.kubernetes.io/last-applied-configuration",
+	"deployment.kubernetes.io/revision",
+	"deployment.kubernetes.io/revision-history",
+	"deployment.kubernetes.io/desired-replicas",
+	"deployment.kubernetes.io/max-replicas",
+	"deprecated.deployment.rollback.to",
+	NULL,
+};
+
+static const char *const k8s_headers[] = { "Accept: application/json", NULL };
+
+struct k8s_client {
+	struct http *http;
+	const struct kube_target *target;
+	struct retry_policy retry;
+	int64_t timeout_ms;
+	struct http_tls tls;
+};
+
+/* what a request was for, so that errors can say it */
+struct api_what {
+	const char *verb;
+	const char *resource;
+	const char *namespace;
+	const char *name;
+};
+
+struct k8s_client *
+k8s_client_new(struct http *http, const struct kube_target *target, const struct retry_policy *retry,
+	       int64_t timeout_ms)
+{
+	struct k8s_client *c = xcalloc(1, sizeof(*c));
+
+	c->http = http;
+	c->target = target;
+	if (retry != NULL) {
+		c->retry = *retry;
+	}
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
+	c->tls.ca_pem = target->ca_pem;
+	c->tls.ca_len = target->ca_len;
+	c->tls.cert_pem = target->cert_pem;
+	c->tls.cert_len = target->cert_len;
+	c->tls.key_pem = target->key_pem;
+	c->tls.key_len = target->key_len;
+	c->tls.insecure = target->insecure;
+	c->tls.server_name = target->tls_server_name;
+	return c;
+}
+
+void
+k8s_client_free(struct k8s_client *c)
+{
+	free(c);
+}
+
+static void
+request_init(struct http_request *req, struct k8s_client *c, const char *method, const char *url)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = method;
+	req->url = url;
+	req->headers = k8s_headers;
+	req->bearer = c->target->token;
+	if (c->target->token == NULL && c->target->username != NULL) {
+		req->basic_user = c->target->username;
+		req->basic_password = c->target->password;
+	}
+	req->tls = &c->tls;
+	req->timeout_ms = c->timeout_ms;
+	req->idempotent = true;
+	req->max_retries = -1;
+	req->resp.retry_after_ms = -1;
+}
+
+static char *
+resource_url(const struct k8s_client *c, const char *namespace, const char *resource, const char *name)
+{
+	char *ns = http_escape(namespace);
+	char *url;
+
+	if (name != NULL) {
+		char *n = http_escape(name);
+		url = xasprintf("%s/apis/apps/v1/namespaces/%s/%s/%s", c->target->server, ns, resource, n);
+		free(n);
+	} else {
+		url = xasprintf("%s/apis/apps/v1/namespaces/%s/%s", c->target->server, ns, resource);
+	}
+	free(ns);
+	return url;
+}
+
+/* one printable line of at most max bytes from server text */
+static void
+put_excerpt(struct buf *b, const char *s, size_t len, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < len && i < max; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		buf_putc(b, ch < 0x20 || ch == 0x7f ? ' ' : (char)ch);
+	}
+	if (len > max) {
+		buf_puts(b, "...");
+	}
+}
+
+/* the message of a Kubernetes Status body, else the body's start; caller frees */
+static char *
+status_message(const char *body, size_t len, const char **reason_out)
+{
+	struct json_object *st = NULL;
+	struct error perr = ERROR_INIT;
+	struct buf b = BUF_INIT;
+	const char *msg;
+
+	*reason_out = NULL;
+	if (body == NULL || len == 0) {
+		return xstrdup("empty reply");
+	}
+	if (jsonh_parse(&st, body, len, &perr) == 0 &&
+	    (msg = jsonh_get_string_or(st, "message", NULL)) != NULL) {
+		put_excerpt(&b, msg, strlen(msg), 300);
+		/* a static reason name, when it is one we know */
+		msg = jsonh_get_string_or(st, "reason", NULL);
+		if (msg != NULL) {
+			static const char *const known[] = { "Unauthorized", "Forbidden", "NotFound", "Conflict", "Invalid",
+							     "BadRequest", "Expired", "Gone", "TooManyRequests",
+							     "ServiceUnavailable", "InternalError", "Timeout", NULL };
+			size_t i;
+			for (i = 0; known[i] != NULL; i++) {
+				if (strcmp(known[i], msg) == 0) {
+					*reason_out = known[i];
+				}
+			}
+		}
+		json_object_put(st);
+		return buf_steal(&b);
+	}
+	json_object_put(st);
+	put_excerpt(&b, body, len, 200);
+	return buf_steal(&b);
+}
+
+static int
+transport_error(struct error *err, const struct k8s_client *c, const struct http_request *req,
+		const struct api_what *w)
+{
+	switch (req->err.code) {
+	case ERR_TIMEOUT:
+		return error_set(err, ERR_TIMEOUT, "timed out talking to the Kubernetes API at %s (%s %s in namespace '%s'): %s",
+				 c->target->server, w->verb, w->resource, w->namespace, req->err.msg);
+	case ERR_TLS:
+		return error_set(err, ERR_TLS, "TLS failure talking to the Kubernetes API at %s: %s", c->target->server,
+				 req->err.msg);
+	case ERR_CANCELLED:
+		return error_set(err, ERR_CANCELLED, "%s", req->err.msg);
+	case ERR_OK:
+	case ERR_GENERIC:
+	case ERR_CONFIG:
+	case ERR_NETWORK:
+	case ERR_HTTP:
+	case ERR_AUTH:
+	case ERR_NOT_FOUND:
+	case ERR_CONFLICT:
+	case ERR_PARSE:
+	case ERR_TOO_BIG:
+	case ERR_IO:
+	default:
+		return error_set(err, req->err.code == ERR_TOO_BIG ? ERR_TOO_BIG : ERR_NETWORK,
+				 "cannot reach the Kubernetes API at %s (%s %s): %s", c->target->server, w->verb, w->resource,
+				 req->err.msg[0] != '\0' ? req->err.msg : "no reply");
+	}
+}
+
+/* maps a non-2xx reply to one plain line (fwupd: statuses mapped to domain errors in one place) */
+static int
+status_error(struct error *err, const struct k8s_client *c, long status, const char *body, size_t len,
+	     const struct api_what *w)
+{
+	const char *reason = NULL;
+	char *msg = status_message(body, len, &reason);
+	int rc;
+
+	switch (status) {
+	case 401:
+		rc = error_set(err, ERR_AUTH,
+			       "the Kubernetes API at %s did not accept the credentials from %s (HTTP 401 Unauthorized) to %s "
+			       "%s in namespace '%s': check the token or client certificate",
+			       c->target->server, c->target->source != NULL ? c->target->source : "the kubeconfig", w->verb,
+			       w->resource, w->namespace);
+		break;
+	case 403:
+		rc = error_set(err, ERR_AUTH,
+			       "the credentials may not %s %s in namespace '%s' (HTTP 403 Forbidden: %s); the Role needs get, "
+			       "list and watch on deployments and replicasets and patch on deployments",
+			       w->verb, w->resource, w->namespace, msg);
+		break;
+	case 404:
+		if (strcmp(w->resource, "deployments") == 0 && w->name != NULL) {
+			rc = error_set(err, ERR_NOT_FOUND, "deployment '%s' not found in namespace '%s'", w->name, w->namespace);
+		} else {
+			rc = error_set(err, ERR_NOT_FOUND, "%s %s in namespace '%s': HTTP 404 (%s)", w->verb, w->resource,
+				       w->namespace, msg);
+		}
+		break;
+	case 409:
+	case 422:
+		rc = error_set(err, ERR_CONFLICT, "%s %s '%s' in namespace '%s' was rejected: HTTP %ld %s (%s)", w->verb,
+			       w->resource, w->name != NULL ? w->name : "", w->namespace, status,
+			       reason != NULL ? reason : (status == 409 ? "Conflict" : "Unprocessable Entity"), msg);
+		break;
+	default:
+		rc = error_set(err, ERR_HTTP, "%s %s in namespace '%s': HTTP %ld from the Kubernetes API%s%s (%s)", w->verb,
+			       w->resource, w->namespace, status, reason != NULL ? " " : "", reason != NULL ? reason : "", msg);
+		break;
+	}
+	err->http_status = status;
+	free(msg);
+	return rc;
+}
+
+static int
+parse_object(struct json_object **out, const struct http_request *req, const struct api_what *w,
+	     struct error *err)
+{
+	struct json_object *obj = NULL;
+
+	if (jsonh_parse(&obj, req->resp.body.data != NULL ? req->resp.body.data : "", req->resp.body.len, err) < 0) {
+		error_prefix(err, "%s %s: ", w->verb, w->resource);
+		return ERR_PARSE;
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		return error_set(err, ERR_PARSE, "%s %s: the reply is not a JSON object", w->verb, w->resource);
+	}
+	*out = obj;
+	return 0;
+}
+
+/* one GET; *out = the parsed reply object */
+static int
+get_json(struct json_object **out, struct k8s_client *c, const char *url, size_t max_body,
+	 const struct api_what *w, struct error *err)
+{
+	struct http_request req;
+	int rc;
+
+	*out = NULL;
+	request_init(&req, c, "GET", url);
+	req.max_body = max_body;
+	rc = http_perform(c->http, &req, &c->retry, err);
+	if (rc == ERR_CANCELLED) {
+		goto out;
+	}
+	if (rc < 0) {
+		rc = transport_error(err, c, &req, w);
+		goto out;
+	}
+	if (req.resp.status != 200) {
+		rc = status_error(err, c, req.resp.status, req.resp.body.data, req.resp.body.len, w);
+		goto out;
+	}
+	rc = parse_object(out, &req, w, err);
+out:
+	http_request_dispose(&req);
+	return rc;
+}
+
+int
+k8s_deployment_get(struct json_object **out, struct k8s_client *c, const char *namespace, const char *name,
+		   struct error *err)
+{
+	struct api_what w = { "get", "deployments", namespace, name };
+	char *url = resource_url(c, namespace, "deployments", name);
+	int rc = get_json(out, c, url, 0, &w, err);
+
+	free(url);
+	return rc;
+}
+
+int
+k8s_replicasets_list(struct json_object **out, struct k8s_client *c, const char *namespace,
+		     struct json_object *selector, struct error *err)
+{
+	struct api_what w = { "list", "replicasets", namespace, NULL };
+	struct json_object *list = NULL, *items;
+	char *sel = NULL, *esc = NULL, *base = NULL, *url = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = k8s_selector_format(&sel, selector, err);
+	if (rc < 0) {
+		goto out;
+	}
+	esc = http_escape(sel);
+	base = resource_url(c, namespace, "replicasets", NULL);
+	url = xasprintf("%s?labelSelector=%s", base, esc);
+	rc = get_json(&list, c, url, K8S_LIST_MAX_BODY, &w, err);
+	if (rc < 0) {
+		goto out;
+	}
+	items = jsonh_member(list, "items");
+	if (items == NULL || json_object_is_type(items, json_type_null)) {
+		*out = json_object_new_array();
+	} else if (json_object_is_type(items, json_type_array)) {
+		*out = json_object_get(items);
+	} else {
+		rc = error_set(err, ERR_PARSE, "list replicasets: 'items' is not an array");
+	}
+out:
+	json_object_put(list);
+	free(sel);
+	free(esc);
+	free(base);
+	free(url);
+	return rc;
+}
+
+/* ---- PATCH ---- */
+
+void
+k8s_patch_dispose(struct k8s_patch *p)
+{
+	if (p == NULL) {
+		return;
+	}
+	json_object_put(p->result);
+	p->result = NULL;
+	free(p->url);
+	p->url = NULL;
+	http_request_dispose(&p->req);
+}
+
+int
+k8s_deployments_patch(struct k8s_client *c, struct k8s_patch *patches, size_t n, struct error *err)
+{
+	struct http_batch_opts opts;
+	struct http_batch *b;
+	size_t i;
+	int64_t now;
+	int rc;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.max_parallel = (int)(n < HTTP_MAX_PARALLEL ? n : HTTP_MAX_PARALLEL);
+	opts.retry = c->retry;
+	/* the PATCH must reach the API whole or not at all: a SIGTERM does not cut it off */
+	opts.ignore_cancel = true;
+	b = http_batch_new(c->http, &opts);
+	for (i = 0; i < n; i++) {
+		struct k8s_patch *p = &patches[i];
+		char *base = resource_url(c, p->namespace, "deployments", p->name);
+		p->url = p->dry_run ? xasprintf("%s?dryRun=All", base) : xstrdup(base);
+		free(base);
+		request_init(&p->req, c, "PATCH", p->url);
+		p->req.body = p->body;
+		p->req.body_len = strlen(p->body);
+		p->req.content_type = "application/json-patch+json";
+		p->req.idempotent = false;
+		p->rc = 0;
+		error_clear(&p->err);
+		http_batch_add(b, &p->req);
+	}
+	now = clock_ms();
+	for (i = 0; i < n; i++) {
+		patches[i].sent_ms = now;
+	}
+	rc = http_batch_run(b, err);
+	http_batch_free(b);
+	if (rc < 0) {
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		struct k8s_patch *p = &patches[i];
+		struct api_what w = { "patch", "deployments", p->namespace, p->name };
+		if (p->req.state != HTTP_DONE) {
+			p->rc = error_set(&p->err, ERR_CANCELLED, "%s", p->req.err.msg[0] != '\0' ? p->req.err.msg : "not sent");
+		} else if (p->req.transport != TRANSPORT_OK) {
+			p->rc = transport_error(&p->err, c, &p->req, &w);
+		} else if (p->req.resp.status != 200 && p->req.resp.status != 201) {
+			p->rc = status_error(&p->err, c, p->req.resp.status, p->req.resp.body.data, p->req.resp.body.len, &w);
+		} else {
+			p->rc = parse_object(&p->result, &p->req, &w, &p->err);
+		}
+	}
+	return 0;
+}
+
+/* ---- watch ---- */
+
+struct watch_state {
+	const char *name;
+	k8s_watch_fn *fn;
+	void *user;
+	struct buf line;
+	struct buf raw;      /* the start of the body, for an error Status */
+	char *rv;            /* the last resourceVersion seen */
+	bool stopped;
+	bool deleted;
+	bool expired;
+	bool failed;
+	size_t events;
+	struct error ev_err;
+};
+
+static void
+remember_rv(struct watch_state *s, struct json_object *obj)
+{
+	const char *rv = jsonh_get_string_or(jsonh_member(obj, "metadata"), "resourceVersion", NULL);
+
+	if (rv != NULL && rv[0] != '\0') {
+		free(s->rv);
+		s->rv = xstrdup(rv);
+	}
+}
+
+/* returns non-zero to stop the stream */
+static int
+watch_event(struct watch_state *s, const char *line, size_t len)
+{
+	struct json_object *ev = NULL, *obj;
+	const char *type, *name;
+	int stop = 0;
+
+	if (jsonh_parse(&ev, line, len, &s->ev_err) < 0) {
+		error_prefix(&s->ev_err, "watch deployments: ");
+		s->failed = true;
+		return 1;
+	}
+	type = jsonh_get_string_or(ev, "type", "");
+	obj = jsonh_member(ev, "object");
+	s->events++;
+	if (strcmp(type, "ERROR") == 0) {
+		int64_t code = 0;
+		(void)jsonh_get_int(&code, obj, "code");
+		if (code == 410) {
+			/* our resourceVersion is too old: read the object again, then watch from its version */
+			s->expired = true;
+		} else {
+			const char *msg = jsonh_get_string_or(obj, "message", "no message");
+			struct buf b = BUF_INIT;
+			put_excerpt(&b, msg, strlen(msg), 300);
+			(void)error_set(&s->ev_err, ERR_HTTP, "watch deployments: the API ended the watch with an error (%lld): %s",
+					(long long)code, buf_str(&b));
+			buf_dispose(&b);
+			s->failed = true;
+		}
+		stop = 1;
+	} else if (strcmp(type, "DELETED") == 0) {
+		s->deleted = true;
+		stop = 1;
+	} else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
+		name = jsonh_get_string_or(jsonh_member(obj, "metadata"), "name", NULL);
+		if (name != NULL && strcmp(name, s->name) == 0) {
+			remember_rv(s, obj);
+			if (s->fn(obj, s->user) != 0) {
+				s->stopped = true;
+				stop = 1;
+			}
+		}
+	}
+	/* BOOKMARK: ignored, as kubectl does (its version may be ahead of events not yet sent) */
+	json_object_put(ev);
+	return stop;
+}
+
+static int
+watch_on_data(struct http_request *req, const char *data, size_t len)
+{
+	struct watch_state *s = req->user;
+	size_t start = 0, i;
+
+	if (s->raw.len < K8S_RAW_KEEP) {
+		size_t keep = K8S_RAW_KEEP - s->raw.len;
+		buf_append(&s->raw, data, len < keep ? len : keep);
+	}
+	/* one JSON event per line; an event may span chunks */
+	for (i = 0; i < len; i++) {
+		if (data[i] != '\n') {
+			continue;
+		}
+		buf_append(&s->line, data + start, i - start);
+		start = i + 1;
+		if (s->line.len > 0 && watch_event(s, s->line.data, s->line.len) != 0) {
+			buf_reset(&s->line);
+			return 1;
+		}
+		buf_reset(&s->line);
+	}
+	buf_append(&s->line, data + start, len - start);
+	if (s->line.len > K8S_EVENT_MAX) {
+		(void)error_set(&s->ev_err, ERR_TOO_BIG, "watch deployments: an event larger than %d bytes", K8S_EVENT_MAX);
+		s->failed = true;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+watch_once(struct k8s_client *c, struct watch_state *s, const char *namespace, int64_t deadline_ms, long *status_out,
+	   struct error *err)
+{
+	struct api_what w = { "watch", "deployments", namespace, s->name };
+	struct http_batch_opts opts;
+	struct http_batch *b;
+	struct http_request req;
+	char *base, *fs, *url;
+	int64_t left = deadline_ms - clock_ms();
+	int64_t secs = left / 1000 + 1;
+	int rc;
+
+	*status_out = 0;
+	if (secs > K8S_WATCH_MAX_SECONDS) {
+		secs = K8S_WATCH_MAX_SECONDS;
+	}
+	base = resource_url(c, namespace, "deployments", NULL);
+	{
+		char *sel = xasprintf("metadata.name=%s", s->name);
+		fs = http_escape(sel);
+		free(sel);
+	}
+	{
+		char *rv = http_escape(s->rv);
+		url = xasprintf("%s?watch=true&fieldSelector=%s&resourceVersion=%s&timeoutSeconds=%lld", base, fs, rv,
+				(long long)secs);
+		free(rv);
+	}
+	request_init(&req, c, "GET", url);
+	req.on_data = watch_on_data;
+	req.user = s;
+	/* the stream lasts until the deadline; the batch deadline ends it there */
+	req.timeout_ms = left + 2000;
+	req.max_retries = 0;
+	buf_reset(&s->raw);
+	buf_reset(&s->line);
+	memset(&opts, 0, sizeof(opts));
+	opts.max_parallel = 1;
+	opts.retry = c->retry;
+	opts.deadline_ms = deadline_ms;
+	b = http_batch_new(c->http, &opts);
+	http_batch_add(b, &req);
+	rc = http_batch_run(b, err);
+	http_batch_free(b);
+	if (rc < 0) {
+		goto out;
+	}
+	if (s->stopped || s->deleted || s->expired || s->failed) {
+		rc = 0;
+		goto out;
+	}
+	if (req.state != HTTP_DONE) {
+		rc = error_set(err, ERR_TIMEOUT, "deadline");
+		goto out;
+	}
+	if (req.transport != TRANSPORT_OK) {
+		rc = transport_error(err, c, &req, &w);
+		goto out;
+	}
+	*status_out = req.resp.status;
+	if (req.resp.status != 200) {
+		rc = status_error(err, c, req.resp.status, s->raw.data, s->raw.len, &w);
+	}
+out:
+	http_request_dispose(&req);
+	free(url);
+	free(fs);
+	free(base);
+	return rc;
+}
+
+int
+k8s_deployment_watch(struct k8s_client *c, const char *namespace, const char *name, const char *resource_version,
+		     int64_t deadline_ms, k8s_watch_fn *fn, void *user, struct error *err)
+{
+	struct watch_state s;
+	bool polling = false, need_get = resource_version == NULL;
+	int64_t delay = 100;
+	int failures = 0;
+	int rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.name = name;
+	s.fn = fn;
+	s.user = user;
+	if (resource_version != NULL) {
+		s.rv = xstrdup(resource_version);
+	}
+	for (;;) {
+		int64_t left = deadline_ms - clock_ms();
+		int64_t started;
+		long status = 0;
+		if (left <= 0) {
+			rc = error_set(err, ERR_TIMEOUT, "deadline");
+			break;
+		}
+		if (need_get || polling) {
+			struct json_object *obj = NULL;
+			rc = k8s_deployment_get(&obj, c, namespace, name, err);
+			if (rc < 0) {
+				break;
+			}
+			remember_rv(&s, obj);
+			if (fn(obj, user) != 0) {
+				json_object_put(obj);
+				rc = 0;
+				break;
+			}
+			json_object_put(obj);
+			need_get = false;
+			if (polling) {
+				left = deadline_ms - clock_ms();
+				if (cancel_sleep_ms(delay < left ? delay : left) < 0) {
+					rc = error_set(err, ERR_CANCELLED, "cancelled by signal %d", cancel_signal());
+					break;
+				}
+				delay = delay * 2 > K8S_POLL_MAX_DELAY_MS ? K8S_POLL_MAX_DELAY_MS : delay * 2;
+				continue;
+			}
+		}
+		if (s.rv == NULL) {
+			need_get = true;
+			continue;
+		}
+		s.expired = false;
+		s.events = 0;
+		started = clock_ms();
+		rc = watch_once(c, &s, namespace, deadline_ms, &status, err);
+		if (rc == ERR_CANCELLED) {
+			break;
+		}
+		if (s.stopped) {
+			rc = 0;
+			break;
+		}
+		if (s.deleted) {
+			rc = error_set(err, ERR_NOT_FOUND, "deployment '%s' was deleted from namespace '%s'", name, namespace);
+			break;
+		}
+		if (s.failed) {
+			rc = s.ev_err.code != ERR_OK ? s.ev_err.code : ERR_HTTP;
+			memcpy(err, &s.ev_err, sizeof(*err));
+			break;
+		}
+		if (s.expired || status == 410) {
+			need_get = true;
+			continue;
+		}
+		if (status == 403) {
+			/* a Role without 'watch' still lets us follow the rollout, less promptly */
+			log_warn("  %s; following the rollout by reading the deployment instead", err->msg);
+			error_clear(err);
+			polling = true;
+			continue;
+		}
+		if (rc == ERR_TIMEOUT && clock_ms() >= deadline_ms) {
+			break;
+		}
+		if (rc < 0 && status != 0) {
+			break;
+		}
+		if (rc < 0) {
+			/* the connection failed: try again a few times, not in a hot loop */
+			if (++failures > 5) {
+				break;
+			}
+			log_debug("watch deployments: %s; watching again", err->msg);
+			error_clear(err);
+		} else {
+			failures = 0;
+		}
+		if (s.events == 0 && clock_ms() - started < 200) {
+			left = deadline_ms - clock_ms();
+			if (cancel_sleep_ms(delay < left ? delay : (left > 0 ? left : 0)) < 0) {
+				rc = error_set(err, ERR_CANCELLED, "cancelled by signal %d", cancel_signal());
+				break;
+			}
+			delay = delay * 2 > K8S_POLL_MAX_DELAY_MS ? K8S_POLL_MAX_DELAY_MS : delay * 2;
+		}
+		/* the server closed the stream: watch again from the last resourceVersion seen (as kubectl) */
+	}
+	buf_dispose(&s.line);
+	buf_dispose(&s.raw);
+	free(s.rv);
+	return rc;
+}
+
+/* ---- pure functions: selectors ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+values_list(struct buf *b, struct json_object *values, struct error *err)
+{
+	size_t n, i;
+	const char **v;
+
+	if (values == NULL || !json_object_is_type(values, json_type_array)) {
+		return error_set(err, ERR_PARSE, "selector: matchExpressions values must be a list");
+	}
+	n = json_object_array_length(values);
+	if (n == 0) {
+		return error_set(err, ERR_PARSE, "selector: 'In' and 'NotIn' need at least one value");
+	}
+	v = xcalloc(n, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		struct json_object *x = json_object_array_get_idx(values, i);
+		if (!json_object_is_type(x, json_type_string)) {
+			free(v);
+			return error_set(err, ERR_PARSE, "selector: matchExpressions values must be strings");
+		}
+		v[i] = json_object_get_string(x);
+	}
+	qsort(v, n, sizeof(*v), cmp_str);
+	buf_putc(b, '(');
+	for (i = 0; i < n; i++) {
+		buf_printf(b, "%s%s", i > 0 ? "," : "", v[i]);
+	}
+	buf_putc(b, ')');
+	free(v);
+	return 0;
+}
+
+int
+k8s_selector_format(char **out, struct json_object *selector, struct error *err)
+{
+	struct json_object *labels, *exprs;
+	struct buf b = BUF_INIT;
+	size_t i, n;
+
+	*out = NULL;
+	if (selector == NULL || !json_object_is_type(selector, json_type_object)) {
+		return error_set(err, ERR_PARSE, "the Deployment has no spec.selector");
+	}
+	labels = jsonh_member(selector, "matchLabels");
+	if (labels != NULL && json_object_is_type(labels, json_type_object)) {
+		json_object_object_foreach(labels, key, val)
+		{
+			if (!json_object_is_type(val, json_type_string)) {
+				buf_dispose(&b);
+				return error_set(err, ERR_PARSE, "selector: matchLabels values must be strings");
+			}
+			buf_printf(&b, "%s%s=%s", b.len > 0 ? "," : "", key, json_object_get_string(val));
+		}
+	}
+	exprs = jsonh_member(selector, "matchExpressions");
+	n = exprs != NULL && json_object_is_type(exprs, json_type_array) ? json_object_array_length(exprs) : 0;
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(exprs, i);
+		const char *key = jsonh_get_string_or(e, "key", NULL);
+		const char *op = jsonh_get_string_or(e, "operator", "");
+		if (key == NULL) {
+			buf_dispose(&b);
+			return error_set(err, ERR_PARSE, "selector: a matchExpressions entry has no key");
+		}
+		if (b.len > 0) {
+			buf_putc(&b, ',');
+		}
+		if (strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0) {
+			buf_printf(&b, "%s %s ", key, strcmp(op, "In") == 0 ? "in" : "notin");
+			if (values_list(&b, jsonh_member(e, "values"), err) < 0) {
+				buf_dispose(&b);
+				return ERR_PARSE;
+			}
+		} else if (strcmp(op, "Exists") == 0) {
+			buf_puts(&b, key);
+		} else if (strcmp(op, "DoesNotExist") == 0) {
+			buf_printf(&b, "!%s", key);
+		} else {
+			buf_dispose(&b);
+			return error_set(err, ERR_PARSE, "selector: unknown operator '%s'", op);
+		}
+	}
+	*out = buf_steal(&b);
+	return 0;
+}
+
+static bool
+value_in(struct json_object *values, const char *v)
+{
+	size_t i, n = values != NULL && json_object_is_type(values, json_type_array) ? json_object_array_length(values) : 0;
+
+	for (i = 0; i < n; i++) {
+		struct json_object *x = json_object_array_get_idx(values, i);
+		if (json_object_is_type(x, json_type_string) && strcmp(json_object_get_string(x), v) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+k8s_selector_matches(struct json_object *selector, struct json_object *labels)
+{
+	struct json_object *ml, *exprs;
+	size_t i, n;
+
+	if (selector == NULL || !json_object_is_type(selector, json_type_object)) {
+		return false;
+	}
+	ml = jsonh_member(selector, "matchLabels");
+	if (ml != NULL && json_object_is_type(ml, json_type_object)) {
+		json_object_object_foreach(ml, key, val)
+		{
+			const char *have = jsonh_get_string_or(labels, key, NULL);
+			if (!json_object_is_type(val, json_type_string) || have == NULL ||
+			    strcmp(have, json_object_get_string(val)) != 0) {
+				return false;
+			}
+		}
+	}
+	exprs = jsonh_member(selector, "matchExpressions");
+	n = exprs != NULL && json_object_is_type(exprs, json_type_array) ? json_object_array_length(exprs) : 0;
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(exprs, i);
+		const char *key = jsonh_get_string_or(e, "key", NULL);
+		const char *op = jsonh_get_string_or(e, "operator", "");
+		const char *have;
+		if (key == NULL) {
+			return false;
+		}
+		have = jsonh_get_string_or(labels, key, NULL);
+		if (strcmp(op, "In") == 0) {
+			if (have == NULL || !value_in(jsonh_member(e, "values"), have)) {
+				return false;
+			}
+		} else if (strcmp(op, "NotIn") == 0) {
+			if (have != NULL && value_in(jsonh_member(e, "values"), have)) {
+				return false;
+			}
+		} else if (strcmp(op, "Exists") == 0) {
+			if (have == NULL) {
+				return false;
+			}
+		} else if (strcmp(op, "DoesNotExist") == 0) {
+			if (jsonh_member(labels, key) != NULL) {
+				return false;
+			}
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- pure functions: equality and templates ---- */
+
+static bool
+is_empty(struct json_object *v)
+{
+	if (v == NULL) {
+		return true;
+	}
+	if (json_object_is_type(v, json_type_object)) {
+		return json_object_object_length(v) == 0;
+	}
+	if (json_object_is_type(v, json_type_array)) {
+		return json_object_array_length(v) == 0;
+	}
+	return false;
+}
+
+static bool
+is_number(struct json_object *v)
+{
+	return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+}
+
+bool
+k8s_json_semantic_equal(struct json_object *a, struct json_object *b)
+{
+	size_t i, n;
+
+	if (is_empty(a) || is_empty(b)) {
+		return is_empty(a) && is_empty(b);
+	}
+	if (is_number(a) && is_number(b)) {
+		if (json_object_is_type(a, json_type_int) && json_object_is_type(b, json_type_int)) {
+			return json_object_get_int64(a) == json_object_get_int64(b);
+		}
+		return json_object_get_double(a) == json_object_get_double(b);
+	}
+	if (json_object_get_type(a) != json_object_get_type(b)) {
+		return false;
+	}
+	switch (json_object_get_type(a)) {
+	case json_type_boolean:
+		return json_object_get_boolean(a) == json_object_get_boolean(b);
+	case json_type_string:
+		return json_object_get_string_len(a) == json_object_get_string_len(b) &&
+		       memcmp(json_object_get_string(a), json_object_get_string(b), (size_t)json_object_get_string_len(a)) == 0;
+	case json_type_array:
+		n = json_object_array_length(a);
+		if (n != json_object_array_length(b)) {
+			return false;
+		}
+		for (i = 0; i < n; i++) {
+			if (!k8s_json_semantic_equal(json_object_array_get_idx(a, i), json_object_array_get_idx(b, i))) {
+				return false;
+			}
+		}
+		return true;
+	case json_type_object: {
+		json_object_object_foreach(a, ka, va)
+		{
+			if (!k8s_json_semantic_equal(va, jsonh_member(b, ka))) {
+				return false;
+			}
+		}
+		json_object_object_foreach(b, kb, vb)
+		{
+			if (jsonh_member(a, kb) == NULL && !is_empty(vb)) {
+				return false;
+			}
+		}
+		return true;
+	}
+	case json_type_null:
+	case json_type_int:
+	case json_type_double:
+	default:
+		return false;
+	}
+}
+
+/* a deep copy of a pod template without the pod-template-hash label; caller puts */
+static struct json_object *
+template_without_hash(struct json_object *template)
+{
+	struct json_object *copy = NULL, *labels;
+
+	if (template == NULL) {
+		return NULL;
+	}
+	if (json_object_deep_copy(template, &copy, NULL) != 0) {
+		abort();
+	}
+	labels = jsonh_member(jsonh_member(copy, "metadata"), "labels");
+	if (labels != NULL && json_object_is_type(labels, json_type_object)) {
+		json_object_object_del(labels, K8S_HASH_LABEL);
+	}
+	return copy;
+}
+
+bool
+k8s_template_equal_ignore_hash(struct json_object *a, struct json_object *b)
+{
+	struct json_object *ca = template_without_hash(a);
+	struct json_object *cb = template_without_hash(b);
+	bool eq = k8s_json_semantic_equal(ca, cb);
+
+	json_object_put(ca);
+	json_object_put(cb);
+	return eq;
+}
+
+char *
+k8s_template_images(struct json_object *template)
+{
+	struct json_object *containers = jsonh_member(jsonh_member(template, "spec"), "containers");
+	struct buf b = BUF_INIT;
+	size_t i, n;
+
+	n = containers != NULL && json_object_is_type(containers, json_type_array) ? json_object_array_length(containers) : 0;
+	for (i = 0; i < n; i++) {
+		struct json_object *ct = json_object_array_get_idx(containers, i);
+		const char *image = jsonh_get_string_or(ct, "image", "?");
+		if (n == 1) {
+			buf_puts(&b, image);
+		} else {
+			buf_printf(&b, "%s%s=%s", i > 0 ? ", " : "", jsonh_get_string_or(ct, "name", "?"), image);
+		}
+	}
+	if (n == 0) {
+		buf_puts(&b, "?");
+	}
+	return buf_steal(&b);
+}
+
+/* Go's strconv.ParseInt(v, 10, 64): an optional sign and decimal digits; false otherwise */
+static bool
+parse_go_int(long *out, const char *s)
+{
+	const char *p = s;
+	long long v;
+	char *end;
+
+	if (*p == '+' || *p == '-') {
+		p++;
+	}
+	if (*p == '\0') {
+		return false;
+	}
+	for (; *p != '\0'; p++) {
+		if (!isdigit((unsigned char)*p)) {
+			return false;
+		}
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > LONG_MAX || v < LONG_MIN) {
+		return false;
+	}
+	*out = (long)v;
+	return true;
+}
+
+long
+k8s_revision(struct json_object *obj)
+{
+	struct json_object *ann = jsonh_member(jsonh_member(obj, "metadata"), "annotations");
+	struct json_object *v = jsonh_member(ann, K8S_REVISION_ANNOTATION);
+	long r = 0;
+
+	if (v == NULL) {
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string) || !parse_go_int(&r, json_object_get_string(v)) || r < 0) {
+		return -1;
+	}
+	return r;
+}
+
+/* ---- pure functions: the undo plan ---- */
+
+void
+k8s_undo_plan_dispose(struct k8s_undo_plan *p)
+{
+	if (p == NULL) {
+		return;
+	}
+	free(p->name);
+	free(p->uid);
+	free(p->revision_text);
+	free(p->target_name);
+	free(p->images_current);
+	free(p->images_target);
+	free(p->patch);
+	free(p->message);
+	memset(p, 0, sizeof(*p));
+}
+
+static bool
+controlled_by(struct json_object *rs, const char *uid)
+{
+	struct json_object *refs = jsonh_member(jsonh_member(rs, "metadata"), "ownerReferences");
+	size_t i, n = refs != NULL && json_object_is_type(refs, json_type_array) ? json_object_array_length(refs) : 0;
+
+	/* metav1.GetControllerOf: the first reference with controller: true */
+	for (i = 0; i < n; i++) {
+		struct json_object *ref = json_object_array_get_idx(refs, i);
+		struct json_object *ctl = jsonh_member(ref, "controller");
+		if (ctl != NULL && json_object_is_type(ctl, json_type_boolean) && json_object_get_boolean(ctl)) {
+			const char *ruid = jsonh_get_string_or(ref, "uid", NULL);
+			return ruid != NULL && strcmp(ruid, uid) == 0;
+		}
+	}
+	return false;
+}
+
+/* controller.ReplicaSetsByCreationTimestamp: oldest first, then by name */
+static int
+cmp_rs(const void *pa, const void *pb)
+{
+	struct json_object *a = *(struct json_object *const *)pa;
+	struct json_object *b = *(struct json_object *const *)pb;
+	const char *ta = jsonh_get_string_or(jsonh_member(a, "metadata"), "creationTimestamp", "");
+	const char *tb = jsonh_get_string_or(jsonh_member(b, "metadata"), "creationTimestamp", "");
+	int c = strcmp(ta, tb);
+
+	if (c != 0) {
+		return c;
+	}
+	return strcmp(jsonh_get_string_or(jsonh_member(a, "metadata"), "name", ""),
+		      jsonh_get_string_or(jsonh_member(b, "metadata"), "name", ""));
+}
+
+/* the annotations kubectl writes: the Deployment's for the skip list, every other from the ReplicaSet */
+static struct json_object *
+undo_annotations(struct json_object *deployment, struct json_object *rs)
+{
+	struct json_object *out = json_object_new_object();
+	struct json_object *dann = jsonh_member(jsonh_member(deployment, "metadata"), "annotations");
+	struct json_object *rann = jsonh_member(jsonh_member(rs, "metadata"), "annotations");
+	size_t i;
+
+	for (i = 0; annotations_to_skip[i] != NULL; i++) {
+		struct json_object *v = jsonh_member(dann, annotations_to_skip[i]);
+		if (v != NULL && json_object_is_type(v, json_type_string)) {
+			jsonh_add(out, annotations_to_skip[i], json_object_get(v));
+		}
+	}
+	if (rann != NULL && json_object_is_type(rann, json_type_object)) {
+		json_object_object_foreach(rann, key, val)
+		{
+			if (!strv_contains((char *const *)annotations_to_skip, key) && json_object_is_type(val, json_type_string)) {
+				jsonh_add(out, key, json_object_get(val));
+			}
+		}
+	}
+	return out;
+}
+
+static char *
+build_patch(struct json_object *deployment, struct json_object *rs, const char *revision_text)
+{
+	struct json_object *ops = json_object_new_array();
+	struct json_object *op;
+	char *text;
+
+	/* never roll back someone else's release: the revision must still be the one under test */
+	op = json_object_new_object();
+	jsonh_add_string(op, "op", "test");
+	if (revision_text != NULL) {
+		jsonh_add_string(op, "path", "/metadata/annotations/deployment.kubernetes.io~1revision");
+		jsonh_add_string(op, "value", revision_text);
+	} else {
+		/* never observed by the controller: any spec change bumps the generation instead */
+		int64_t gen = 0;
+		(void)jsonh_get_int(&gen, jsonh_member(deployment, "metadata"), "generation");
+		jsonh_add_string(op, "path", "/metadata/generation");
+		jsonh_add_int(op, "value", gen);
+	}
+	jsonh_append(ops, op);
+
+	op = json_object_new_object();
+	jsonh_add_string(op, "op", "replace");
+	jsonh_add_string(op, "path", "/spec/template");
+	jsonh_add(op, "value", template_without_hash(jsonh_member(jsonh_member(rs, "spec"), "template")));
+	jsonh_append(ops, op);
+
+	op = json_object_new_object();
+	jsonh_add_string(op, "op", "replace");
+	jsonh_add_string(op, "path", "/metadata/annotations");
+	jsonh_add(op, "value", undo_annotations(deployment, rs));
+	jsonh_append(ops, op);
+
+	text = xstrdup(jsonh_to_string(ops, false));
+	json_object_put(ops);
+	return text;
+}
+
+int
+k8s_undo_plan(struct k8s_undo_plan *out, struct json_object *deployment, struct json_object *replicasets,
+	      long to_revision, struct error *err)
+{
+	struct json_object *md = jsonh_member(deployment, "metadata");
+	struct json_object *spec = jsonh_member(deployment, "spec");
+	struct json_object *dtemplate = jsonh_member(spec, "template");
+	struct json_object *selector = jsonh_member(spec, "selector");
+	struct json_object *items = replicasets, *paused, *rev;
+	struct json_object **cands = NULL, *newrs = NULL;
+	struct json_object *latest = NULL, *previous = NULL, *target = NULL;
+	long latest_rev = -1, previous_rev = -1;
+	const char *name, *uid;
+	size_t i, n, nc = 0;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	name = jsonh_get_string_or(md, "name", NULL);
+	uid = jsonh_get_string_or(md, "uid", NULL);
+	if (name == NULL || uid == NULL || dtemplate == NULL || !json_object_is_type(dtemplate, json_type_object)) {
+		return error_set(err, ERR_PARSE, "the Deployment lacks metadata.name, metadata.uid or spec.template");
+	}
+	if (items != NULL && json_object_is_type(items, json_type_object)) {
+		items = jsonh_member(items, "items");
+	}
+	if (items != NULL && !json_object_is_type(items, json_type_array)) {
+		return error_set(err, ERR_PARSE, "the ReplicaSet list is not a list");
+	}
+	out->name = xstrdup(name);
+	out->uid = xstrdup(uid);
+	rev = jsonh_member(jsonh_member(md, "annotations"), K8S_REVISION_ANNOTATION);
+	if (rev != NULL && json_object_is_type(rev, json_type_string)) {
+		out->revision_text = xstrdup(json_object_get_string(rev));
+	}
+	out->revision_current = k8s_revision(deployment);
+	if (out->revision_current < 0) {
+		out->revision_current = 0;
+	}
+	out->images_current = k8s_template_images(dtemplate);
+
+	/* the candidates: matching the selector and controlled by this Deployment (deploymentutil.ListReplicaSets) */
+	n = items != NULL ? json_object_array_length(items) : 0;
+	cands = xcalloc(n + 1, sizeof(*cands));
+	for (i = 0; i < n; i++) {
+		struct json_object *rs = json_object_array_get_idx(items, i);
+		if (rs == NULL || !json_object_is_type(rs, json_type_object)) {
+			continue;
+		}
+		if (!controlled_by(rs, uid) ||
+		    !k8s_selector_matches(selector, jsonh_member(jsonh_member(rs, "metadata"), "labels"))) {
+			continue;
+		}
+		cands[nc++] = rs;
+	}
+	/*
+	 * GetAllReplicaSets orders them: sorted by creation time, the one matching the Deployment's
+	 * template (the "new" ReplicaSet) moved last. Order only matters when revisions tie.
+	 */
+	qsort(cands, nc, sizeof(*cands), cmp_rs);
+	for (i = 0; i < nc; i++) {
+		if (k8s_template_equal_ignore_hash(jsonh_member(jsonh_member(cands[i], "spec"), "template"), dtemplate)) {
+			newrs = cands[i];
+			memmove(&cands[i], &cands[i + 1], (nc - i - 1) * sizeof(*cands));
+			cands[nc - 1] = newrs;
+			break;
+		}
+	}
+
+	/* rollback.go deploymentRevision: the second-highest revision, or exactly to_revision */
+	for (i = 0; i < nc && target == NULL; i++) {
+		long v = k8s_revision(cands[i]);
+		if (v < 0) {
+			continue;
+		}
+		if (to_revision == 0) {
+			if (latest_rev < v) {
+				previous_rev = latest_rev;
+				previous = latest;
+				latest_rev = v;
+				latest = cands[i];
+			} else if (previous_rev < v) {
+				previous_rev = v;
+				previous = cands[i];
+			}
+		} else if (to_revision == v) {
+			target = cands[i];
+		}
+	}
+	if (to_revision == 0) {
+		target = previous;
+	}
+	if (target == NULL) {
+		out->verdict = to_revision > 0 ? K8S_UNDO_NOT_FOUND : K8S_UNDO_NO_HISTORY;
+		out->message = to_revision > 0 ? xasprintf("unable to find specified revision %ld in history", to_revision)
+					       : xasprintf("no rollout history found for deployment \"%s\"", name);
+		goto out;
+	}
+	out->revision_target = k8s_revision(target);
+	out->target_name = xstrdup(jsonh_get_string_or(jsonh_member(target, "metadata"), "name", "?"));
+	out->images_target = k8s_template_images(jsonh_member(jsonh_member(target, "spec"), "template"));
+
+	paused = jsonh_member(spec, "paused");
+	if (paused != NULL && json_object_is_type(paused, json_type_boolean) && json_object_get_boolean(paused)) {
+		out->verdict = K8S_UNDO_PAUSED;
+		out->message = xasprintf("you cannot rollback a paused deployment; resume it first with 'kubectl rollout "
+					 "resume deployment/%s' and try again", name);
+		goto out;
+	}
+	if (k8s_template_equal_ignore_hash(jsonh_member(jsonh_member(target, "spec"), "template"), dtemplate)) {
+		out->verdict = K8S_UNDO_MATCHES;
+		out->message = xasprintf("skipped rollback (current template already matches revision %ld)",
+					 out->revision_target);
+		goto out;
+	}
+	out->verdict = K8S_UNDO_PATCH;
+	out->patch = build_patch(deployment, target, out->revision_text);
+	out->message = xasprintf("rolls back to revision %ld", out->revision_target);
+out:
+	free(cands);
+	return rc;
+}
+
+/* ---- pure functions: rollout status ---- */
+
+void
+k8s_rollout_read(struct k8s_rollout *out, struct json_object *deployment)
+{
+	struct json_object *status = jsonh_member(deployment, "status");
+	struct json_object *conds = jsonh_member(status, "conditions");
+	size_t i, n;
+
+	memset(out, 0, sizeof(*out));
+	(void)jsonh_get_int(&out->generation, jsonh_member(deployment, "metadata"), "generation");
+	(void)jsonh_get_int(&out->observed_generation, status, "observedGeneration");
+	out->has_spec_replicas = jsonh_get_int(&out->spec_replicas, jsonh_member(deployment, "spec"), "replicas");
+	(void)jsonh_get_int(&out->replicas, status, "replicas");
+	(void)jsonh_get_int(&out->updated, status, "updatedReplicas");
+	(void)jsonh_get_int(&out->available, status, "availableReplicas");
+	n = conds != NULL && json_object_is_type(conds, json_type_array) ? json_object_array_length(conds) : 0;
+	for (i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(conds, i);
+		if (strcmp(jsonh_get_string_or(c, "type", ""), "Progressing") == 0 &&
+		    strcmp(jsonh_get_string_or(c, "reason", ""), "ProgressDeadlineExceeded") == 0) {
+			out->deadline_exceeded = true;
+		}
+	}
+	out->revision = k8s_revision(deployment);
+}
+
+enum k8s_rollout_state
+k8s_rollout_judge(const struct k8s_rollout *r, char *msg, size_t size)
+{
+	if (r->generation <= r->observed_generation) {
+		if (r->deadline_exceeded) {
+			(void)snprintf(msg, size, "exceeded its progress deadline");
+			return K8S_ROLLOUT_FAILED;
+		}
+		if (r->has_spec_replicas && r->updated < r->spec_replicas) {
+			(void)snprintf(msg, size, "%lld out of %lld new replicas have been updated", (long long)r->updated,
+				       (long long)r->spec_replicas);
+			return K8S_ROLLOUT_WAITING;
+		}
+		if (r->replicas > r->updated) {
+			(void)snprintf(msg, size, "%lld old replicas are pending termination",
+				       (long long)(r->replicas - r->updated));
+			return K8S_ROLLOUT_WAITING;
+		}
+		if (r->available < r->updated) {
+			(void)snprintf(msg, size, "%lld of %lld updated replicas are available", (long long)r->available,
+				       (long long)r->updated);
+			return K8S_ROLLOUT_WAITING;
+		}
+		(void)snprintf(msg, size, "successfully rolled out");
+		return K8S_ROLLOUT_DONE;
+	}
+	(void)snprintf(msg, size, "waiting for the deployment spec update to be observed");
+	return K8S_ROLLOUT_WAITING;
+}

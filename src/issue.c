@@ -1,0 +1,959 @@
+/* SPDX-License-Identifier: MIT */
+#include "atom-config.h"
+#include "issue.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "markdown.h"
+#include "util.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define MAX_LISTED_CHECKS 100
+#define MAX_LISTED_DEPLOYMENTS 20
+#define SLACK_MAX_SUBJECT 300
+
+/* --- SHA-256 (FIPS 180-4), for the fingerprint only --------------------------------------- */
+
+struct sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	unsigned char block[64];
+	size_t used;
+};
+
+static const uint32_t sha256_k[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void
+sha256_block(struct sha256 *s, const unsigned char *p)
+{
+	/* zeroed only for -fanalyzer, which cannot follow the message schedule */
+	uint32_t w[64] = { 0 }, a, b, c, d, e, f, g, h;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+		       (uint32_t)p[4 * i + 3];
+	}
+	for (i = 16; i < 64; i++) {
+		uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
+	e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
+	for (i = 0; i < 64; i++) {
+		uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
+		uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+		h = g, g = f, f = e, e = d + t1;
+		d = c, c = b, b = a, a = t1 + t2;
+	}
+	s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d;
+	s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
+}
+
+static void
+sha256_init(struct sha256 *s)
+{
+	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	memset(s, 0, sizeof(*s));
+	memcpy(s->h, iv, sizeof(iv));
+}
+
+static void
+sha256_update(struct sha256 *s, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	s->len += n;
+	while (n > 0) {
+		size_t take = 64 - s->used < n ? 64 - s->used : n;
+		memcpy(s->block + s->used, p, take);
+		s->used += take;
+		p += take;
+		n -= take;
+		if (s->used == 64) {
+			sha256_block(s, s->block);
+			s->used = 0;
+		}
+	}
+}
+
+static void
+sha256_final(struct sha256 *s, unsigned char out[32])
+{
+	uint64_t bits = s->len * 8;
+	unsigned char pad = 0x80, zero = 0, len_be[8];
+	int i;
+
+	sha256_update(s, &pad, 1);
+	while (s->used != 56) {
+		sha256_update(s, &zero, 1);
+	}
+	for (i = 0; i < 8; i++) {
+		len_be[i] = (unsigned char)(bits >> (56 - 8 * i));
+	}
+	sha256_update(s, len_be, 8);
+	for (i = 0; i < 32; i++) {
+		out[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+	}
+}
+
+void
+issue_fingerprint(char out[ISSUE_FINGERPRINT_HEX + 1], const char *environment, const char *deployment,
+		  const char *sha)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *parts[3];
+	unsigned char digest[32];
+	struct sha256 s;
+	size_t i;
+
+	parts[0] = environment != NULL ? environment : "";
+	parts[1] = deployment != NULL ? deployment : "";
+	parts[2] = sha != NULL ? sha : "";
+	sha256_init(&s);
+	sha256_update(&s, "atom-safety/1", 13);
+	/* NUL-separated: ("ab", "c") and ("a", "bc") must not collide */
+	for (i = 0; i < 3; i++) {
+		sha256_update(&s, "", 1);
+		sha256_update(&s, parts[i], strlen(parts[i]));
+	}
+	sha256_final(&s, digest);
+	for (i = 0; i < ISSUE_FINGERPRINT_HEX / 2; i++) {
+		out[2 * i] = hex[digest[i] >> 4];
+		out[2 * i + 1] = hex[digest[i] & 15];
+	}
+	out[ISSUE_FINGERPRINT_HEX] = '\0';
+}
+
+/* --- small helpers ------------------------------------------------------------------------ */
+
+/* largest length <= max that does not split a UTF-8 sequence of s */
+static size_t
+utf8_floor(const char *s, size_t max)
+{
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80) {
+		max--;
+	}
+	return max;
+}
+
+static const char *
+first_deployment(const struct config *cfg)
+{
+	return cfg->deployments != NULL && cfg->deployments[0] != NULL ? cfg->deployments[0] : "deployment";
+}
+
+static const char *
+short_sha(const struct gate *g)
+{
+	return g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha;
+}
+
+static const char *
+verdict_words(const struct gate *g)
+{
+	if (strcmp(g->result, "passed") == 0) {
+		return "passed";
+	}
+	if (strcmp(g->result, "rolled-back") == 0) {
+		return "rolled back";
+	}
+	if (strcmp(g->result, "rollback-failed") == 0) {
+		return "rollback failed";
+	}
+	return "failed";
+}
+
+static const char *
+outcome_words(enum rollback_outcome o)
+{
+	switch (o) {
+	case ROLLBACK_DONE:
+		return "rolled back";
+	case ROLLBACK_DRY_RUN:
+		return "validated only (dry run)";
+	case ROLLBACK_SKIPPED:
+		return "skipped";
+	case ROLLBACK_FAILED:
+		return "failed";
+	case ROLLBACK_NONE:
+	default:
+		return "not attempted";
+	}
+}
+
+/* one line for people: what the rollback did, or why nothing was rolled back */
+static char *
+rollback_line(const struct gate *g)
+{
+	const struct rollback_facts *r = &g->rollback;
+
+	if (r->outcome == ROLLBACK_NONE && r->detail == NULL) {
+		if (!g->cfg->rollback) {
+			return xstrdup("not attempted: automatic rollback is off (rollback: false)");
+		}
+		if (!r->enabled) {
+			return xstrdup("not attempted: no usable cluster configuration");
+		}
+		return xstrdup("not attempted");
+	}
+	if (r->detail != NULL) {
+		return xasprintf("%s: %s", outcome_words(r->outcome), r->detail);
+	}
+	return xstrdup(outcome_words(r->outcome));
+}
+
+/* a word for a shell command line: plain when safe, else single-quoted */
+static void
+shell_word(struct buf *b, const char *s)
+{
+	const char *p;
+	bool plain = s[0] != '\0';
+
+	for (p = s; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '.' || *p == '_' || *p == '/')) {
+			plain = false;
+		}
+	}
+	if (plain) {
+		buf_puts(b, s);
+		return;
+	}
+	buf_putc(b, '\'');
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '\'') {
+			buf_puts(b, "'\\''");
+		} else if (*p == '\n' || *p == '\r') {
+			buf_putc(b, ' ');
+		} else {
+			buf_putc(b, *p);
+		}
+	}
+	buf_putc(b, '\'');
+}
+
+/* a fenced code block longer than any backtick run inside, so the content cannot close it */
+static void
+fence(struct buf *b, const char *lang, const char *content)
+{
+	size_t run = 0, longest = 0, n, i;
+	const char *p;
+
+	for (p = content; *p != '\0'; p++) {
+		run = *p == '`' ? run + 1 : 0;
+		if (run > longest) {
+			longest = run;
+		}
+	}
+	n = longest < 3 ? 3 : longest + 1;
+	for (i = 0; i < n; i++) {
+		buf_putc(b, '`');
+	}
+	buf_printf(b, "%s\n%s", lang, content);
+	if (b->len > 0 && b->data[b->len - 1] != '\n') {
+		buf_putc(b, '\n');
+	}
+	for (i = 0; i < n; i++) {
+		buf_putc(b, '`');
+	}
+	buf_putc(b, '\n');
+}
+
+/* the namespace a deployment's kubectl commands need: the rollback's, else the input's */
+static const char *
+deployment_namespace(const struct gate *g, const char *deployment)
+{
+	size_t i;
+
+	for (i = 0; i < g->rollback.n; i++) {
+		const struct rollback_entry *e = &g->rollback.items[i];
+		if (e->deployment != NULL && strcmp(e->deployment, deployment) == 0 && e->namespace != NULL &&
+		    e->namespace[0] != '\0') {
+			return e->namespace;
+		}
+	}
+	return g->cfg->namespace != NULL && g->cfg->namespace[0] != '\0' ? g->cfg->namespace : NULL;
+}
+
+static void
+kubectl(struct buf *b, const char *verb, const char *deployment, const char *ns, const char *tail)
+{
+	char *ref = xasprintf("deployment/%s", deployment);
+
+	buf_printf(b, "kubectl %s ", verb);
+	shell_word(b, ref);
+	if (ns != NULL) {
+		buf_puts(b, " -n ");
+		shell_word(b, ns);
+	}
+	buf_puts(b, tail);
+	buf_putc(b, '\n');
+	free(ref);
+}
+
+static bool
+rolled_back(const struct gate *g)
+{
+	return g->rollback.outcome == ROLLBACK_DONE;
+}
+
+/* --- the issue body ----------------------------------------------------------------------- */
+
+static void
+render_facts(struct buf *b, const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	char *commit_url = gate_commit_url(g);
+	char *run_url = gate_run_url(g);
+
+	buf_puts(b, "| | |\n|---|---|\n| Result | ");
+	md_code(b, g->result);
+	if (cfg->dry_run) {
+		buf_puts(b, " (dry run: nothing was changed)");
+	}
+	buf_puts(b, " |\n| Environment | ");
+	md_escape(b, cfg->environment);
+	buf_puts(b, cfg->production ? " (production limits)" : " (staging limits)");
+	buf_puts(b, " |\n| Service | ");
+	md_code(b, cfg->url);
+	buf_puts(b, " |\n| Deployment | ");
+	md_code(b, first_deployment(cfg));
+	buf_puts(b, " |\n| Commit | ");
+	if (g->commit.sha != NULL) {
+		if (commit_url != NULL) {
+			buf_puts(b, "[");
+			md_code(b, short_sha(g));
+			buf_printf(b, "](%s)", commit_url);
+		} else {
+			md_code(b, short_sha(g));
+		}
+		if (g->commit.subject != NULL) {
+			buf_puts(b, " ");
+			md_escape(b, g->commit.subject);
+		}
+	} else {
+		buf_puts(b, "unknown");
+	}
+	buf_puts(b, " |\n");
+	if (g->commit.author != NULL) {
+		buf_puts(b, "| Author | ");
+		md_escape(b, g->commit.author);
+		if (g->commit.email != NULL) {
+			buf_puts(b, " (");
+			md_escape(b, g->commit.email);
+			buf_puts(b, ")");
+		}
+		if (!g->commit.from_git) {
+			buf_puts(b, " (the workflow's actor: no repository was checked out)");
+		}
+		buf_puts(b, " |\n");
+	}
+	if (g->commit.time > 0) {
+		char t[40];
+		time_format_utc(t, sizeof(t), g->commit.time * 1000);
+		buf_printf(b, "| Committed | %s |\n", t);
+	}
+	if (cfg->ctx.ref_name != NULL) {
+		buf_puts(b, "| Ref | ");
+		md_code(b, cfg->ctx.ref_name);
+		buf_puts(b, " |\n");
+	}
+	if (run_url != NULL) {
+		buf_puts(b, "| Workflow run | [");
+		md_escape(b, cfg->ctx.workflow != NULL ? cfg->ctx.workflow : "run");
+		buf_printf(b, " #%s, attempt %s](%s) |\n", cfg->ctx.run_id,
+			   cfg->ctx.run_attempt != NULL ? cfg->ctx.run_attempt : "1", run_url);
+	}
+	if (cfg->ctx.actor != NULL) {
+		buf_puts(b, "| Started by | ");
+		md_escape(b, cfg->ctx.actor);
+		buf_puts(b, " |\n");
+	}
+	buf_puts(b, "\n");
+	free(commit_url);
+	free(run_url);
+}
+
+static void
+render_check_row(struct buf *b, const struct check_result *r)
+{
+	buf_puts(b, "| ");
+	md_code(b, r->name);
+	buf_puts(b, " | ");
+	md_escape(b, r->value != NULL ? r->value : "");
+	buf_puts(b, " | ");
+	md_escape(b, r->limit != NULL ? r->limit : "");
+	buf_puts(b, " | ");
+	md_escape(b, r->detail != NULL ? r->detail : "");
+	buf_puts(b, " |\n");
+}
+
+static void
+render_failed(struct buf *b, const struct gate *g)
+{
+	size_t i, shown = 0, failed = 0;
+
+	buf_puts(b, "### What failed\n\n| Check | Value | Limit | Detail |\n|---|---|---|---|\n");
+	for (i = 0; i < g->checks.n; i++) {
+		const struct check_result *r = g->checks.items[i];
+		if (r->status != CHECK_FAIL || r->phase == PHASE_RECOVERY) {
+			continue;
+		}
+		failed++;
+		if (shown < MAX_LISTED_CHECKS) {
+			render_check_row(b, r);
+			shown++;
+		}
+	}
+	if (failed == 0) {
+		buf_puts(b, "| (none recorded) | | | |\n");
+	}
+	if (failed > shown) {
+		buf_printf(b, "\n%zu more failed checks are in the JSON report.\n", failed - shown);
+	}
+	buf_puts(b, "\n");
+}
+
+static void
+render_metric_row(struct buf *b, const struct gate *g, const char *label, const char *check, bool set,
+		  const char *measured, const char *limit)
+{
+	const struct check_result *r = check_list_find(&g->checks, check);
+
+	buf_printf(b, "| %s | ", label);
+	if (set) {
+		buf_puts(b, measured);
+	} else {
+		buf_puts(b, "not measured");
+	}
+	buf_printf(b, " | %s | ", limit);
+	if (r != NULL) {
+		buf_printf(b, "%s: ", check_status_name(r->status));
+		md_escape(b, r->detail != NULL ? r->detail : "");
+	}
+	buf_puts(b, " |\n");
+}
+
+static void
+render_metrics(struct buf *b, const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	char measured[64], limit[64];
+
+	buf_puts(b, "### Metrics\n\n| Metric | Measured | Limit | Check |\n|---|---|---|---|\n");
+	(void)snprintf(measured, sizeof(measured), "%.4g%%", g->metrics.error_rate * 100.0);
+	(void)snprintf(limit, sizeof(limit), "&lt; %.4g%%", cfg->max_error_rate * 100.0);
+	render_metric_row(b, g, "Error rate", "error-rate", g->metrics.error_rate_set && isfinite(g->metrics.error_rate),
+			  measured, limit);
+	(void)snprintf(measured, sizeof(measured), "%.1f ms", g->metrics.latency_ms);
+	if (cfg->max_latency_ms >= 0) {
+		(void)snprintf(limit, sizeof(limit), "&lt;= %lld ms", (long long)cfg->max_latency_ms);
+	} else {
+		(void)snprintf(limit, sizeof(limit), "not judged");
+	}
+	render_metric_row(b, g, "Latency", "latency", g->metrics.latency_set && isfinite(g->metrics.latency_ms),
+			  measured, limit);
+	buf_puts(b, "\n");
+}
+
+static void
+render_rollback(struct buf *b, const struct gate *g)
+{
+	char *line = rollback_line(g);
+	size_t i;
+	bool recovery = false;
+
+	buf_puts(b, "### Rollback\n\n");
+	md_escape(b, line);
+	buf_puts(b, "\n\n");
+	free(line);
+	if (g->rollback.n > 0) {
+		buf_puts(b, "| Deployment | Namespace | Outcome | Revision | Images | Detail |\n|---|---|---|---|---|---|\n");
+		for (i = 0; i < g->rollback.n && i < MAX_LISTED_DEPLOYMENTS; i++) {
+			const struct rollback_entry *e = &g->rollback.items[i];
+			buf_puts(b, "| ");
+			md_code(b, e->deployment != NULL ? e->deployment : "?");
+			buf_puts(b, " | ");
+			md_code(b, e->namespace != NULL ? e->namespace : "?");
+			buf_printf(b, " | %s | ", outcome_words(e->outcome));
+			if (e->revision_before > 0) {
+				buf_printf(b, "%ld -> ", e->revision_before);
+				if (e->revision_after > 0) {
+					buf_printf(b, "%ld", e->revision_after);
+				} else {
+					buf_puts(b, "unchanged");
+				}
+				if (e->revision_target > 0) {
+					buf_printf(b, " (restores %ld)", e->revision_target);
+				}
+			}
+			buf_puts(b, " | ");
+			if (e->images_before != NULL) {
+				md_code(b, e->images_before);
+				buf_puts(b, " -> ");
+				md_code(b, e->images_after != NULL ? e->images_after : "unchanged");
+			}
+			buf_puts(b, " | ");
+			md_escape(b, e->detail != NULL ? e->detail : "");
+			if (e->rollout_ms >= 0) {
+				char d[32];
+				duration_format(d, sizeof(d), e->rollout_ms);
+				buf_printf(b, "%s(rolled out in %s)", e->detail != NULL ? " " : "", d);
+			}
+			buf_puts(b, " |\n");
+		}
+		buf_puts(b, "\n");
+	}
+	for (i = 0; i < g->checks.n; i++) {
+		const struct check_result *r = g->checks.items[i];
+		if (r->phase != PHASE_RECOVERY) {
+			continue;
+		}
+		if (!recovery) {
+			buf_puts(b, "After the rollback:\n\n| Check | Status | Detail |\n|---|---|---|\n");
+			recovery = true;
+		}
+		buf_puts(b, "| ");
+		md_code(b, r->name);
+		buf_printf(b, " | %s | ", check_status_name(r->status));
+		md_escape(b, r->detail != NULL ? r->detail : "");
+		buf_puts(b, " |\n");
+	}
+	if (recovery) {
+		buf_puts(b, "\n");
+	}
+}
+
+static void
+render_investigate(struct buf *b, const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	struct buf cmds = BUF_INIT;
+	size_t i;
+
+	buf_puts(b, "### Investigate\n\n");
+	buf_puts(b, "Revisions, the one running now, and the last hour of logs:\n\n");
+	for (i = 0; cfg->deployments != NULL && cfg->deployments[i] != NULL && i < MAX_LISTED_DEPLOYMENTS; i++) {
+		const char *d = cfg->deployments[i];
+		const char *ns = deployment_namespace(g, d);
+		kubectl(&cmds, "rollout history", d, ns, "");
+		kubectl(&cmds, "logs", d, ns, " --since=1h");
+		if (!rolled_back(g) && !cfg->dry_run) {
+			kubectl(&cmds, "rollout undo", d, ns, "   # not rolled back automatically: by hand, if needed");
+		}
+	}
+	if (cmds.len == 0) {
+		buf_puts(&cmds, "kubectl rollout history deployment/NAME -n NAMESPACE\n");
+	}
+	fence(b, "sh", buf_str(&cmds));
+	buf_puts(b, "\n");
+	if (cfg->prometheus_url != NULL) {
+		buf_puts(b, "The PromQL the gate evaluated, error rate (a fraction):\n\n");
+		fence(b, "promql", cfg->error_rate_query != NULL ? cfg->error_rate_query : "");
+		buf_puts(b, "\nand latency (milliseconds):\n\n");
+		fence(b, "promql", cfg->latency_query != NULL ? cfg->latency_query : "");
+		buf_puts(b, "\n");
+	}
+	buf_puts(b, "Every check with its timing is in the run's JSON report (output `report`) and step summary.\n\n");
+	buf_dispose(&cmds);
+}
+
+static void
+render_body(struct buf *b, const struct gate *g, const char *marker, bool comment)
+{
+	const struct config *cfg = g->cfg;
+	char *commit_url = gate_commit_url(g);
+	char *run_url = gate_run_url(g);
+
+	if (!comment) {
+		/* first, so that no cut can lose it */
+		buf_printf(b, "%s\n", marker);
+		buf_printf(b, "## Deployment %s: ", verdict_words(g));
+	} else {
+		buf_puts(b, "## Failed again: ");
+	}
+	md_escape(b, cfg->environment);
+	buf_puts(b, " / ");
+	md_escape(b, first_deployment(cfg));
+	buf_puts(b, "\n\n");
+
+	buf_puts(b, "The post-deploy gate failed");
+	if (comment && run_url != NULL) {
+		buf_printf(b, " again in [run %s, attempt %s](%s)", cfg->ctx.run_id,
+			   cfg->ctx.run_attempt != NULL ? cfg->ctx.run_attempt : "1", run_url);
+	}
+	buf_puts(b, " for ");
+	if (g->commit.sha != NULL && commit_url != NULL) {
+		buf_puts(b, "[");
+		md_code(b, short_sha(g));
+		buf_printf(b, "](%s)", commit_url);
+	} else if (g->commit.sha != NULL) {
+		md_code(b, short_sha(g));
+	} else {
+		buf_puts(b, "an unknown commit");
+	}
+	buf_puts(b, " in ");
+	md_escape(b, cfg->environment);
+	if (rolled_back(g)) {
+		buf_puts(b, "; the Deployment was rolled back.\n\n");
+	} else if (strcmp(g->result, "rollback-failed") == 0) {
+		buf_puts(b, "; **the rollback did not complete**: the failing release may still be serving.\n\n");
+	} else {
+		buf_puts(b, "; nothing was rolled back.\n\n");
+	}
+
+	render_facts(b, g);
+	render_failed(b, g);
+	render_metrics(b, g);
+	render_rollback(b, g);
+	render_investigate(b, g);
+	buf_printf(b, "<sub>Reported by atom-safety %s. Re-runs for the same environment, deployment and commit "
+		      "comment on this issue instead of opening another one.</sub>\n",
+		   PACKAGE_VERSION);
+	free(commit_url);
+	free(run_url);
+}
+
+/* is the text up to len inside a fenced code block? *fence_out gets the fence that closes it */
+static bool
+open_fence(const char *s, size_t len, char *fence_out, size_t fence_size)
+{
+	size_t pos = 0, open_len = 0;
+
+	while (pos < len) {
+		size_t end = pos, ticks = 0;
+		while (end < len && s[end] != '\n') {
+			end++;
+		}
+		while (pos + ticks < end && s[pos + ticks] == '`') {
+			ticks++;
+		}
+		if (ticks >= 3) {
+			if (open_len == 0) {
+				open_len = ticks;
+			} else if (ticks >= open_len) {
+				open_len = 0;
+			}
+		}
+		pos = end + 1;
+	}
+	if (open_len == 0) {
+		return false;
+	}
+	if (open_len >= fence_size) {
+		open_len = fence_size - 1;
+	}
+	memset(fence_out, '`', open_len);
+	fence_out[open_len] = '\0';
+	return true;
+}
+
+void
+issue_body_cap(struct buf *body, size_t max)
+{
+	static const char note[] =
+		"\n---\n_This report was cut to fit GitHub's 65,536-character limit: the full list of checks is in the "
+		"run's JSON report and step summary._\n";
+	char closer[64];
+	size_t reserve = (sizeof(note) - 1) + sizeof(closer) + 1;
+	size_t cut;
+	bool in_fence;
+
+	if (body->len <= max) {
+		return;
+	}
+	if (max <= reserve) {
+		body->len = utf8_floor(body->data, max);
+		body->data[body->len] = '\0';
+		return;
+	}
+	cut = utf8_floor(body->data, max - reserve);
+	/* back to a line boundary: a table row or a fence line is either whole or gone */
+	while (cut > 0 && body->data[cut - 1] != '\n') {
+		cut--;
+	}
+	if (cut == 0) {
+		/* one enormous line: cut inside it, still at a character boundary */
+		cut = utf8_floor(body->data, max - reserve);
+	}
+	in_fence = open_fence(body->data, cut, closer, sizeof(closer));
+	body->len = cut;
+	body->data[cut] = '\0';
+	if (in_fence) {
+		buf_printf(body, "%s%s\n", cut > 0 && body->data[cut - 1] != '\n' ? "\n" : "", closer);
+	}
+	buf_puts(body, note);
+}
+
+static char *
+finish_body(struct buf *b)
+{
+	char *scrubbed = log_scrub(buf_str(b));
+	struct buf out = BUF_INIT;
+
+	buf_puts(&out, scrubbed);
+	free(scrubbed);
+	issue_body_cap(&out, ISSUE_BODY_MAX);
+	return buf_steal(&out);
+}
+
+char *
+issue_title(const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	struct buf b = BUF_INIT;
+	char *scrubbed;
+	char *p;
+
+	buf_printf(&b, "Deployment %s: %s %s", verdict_words(g), cfg->environment, first_deployment(cfg));
+	if (short_sha(g) != NULL) {
+		buf_printf(&b, " @ %s", short_sha(g));
+	}
+	for (p = b.data; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*p = ' ';
+		}
+	}
+	scrubbed = log_scrub(buf_str(&b));
+	buf_dispose(&b);
+	if (strlen(scrubbed) > ISSUE_TITLE_MAX) {
+		scrubbed[utf8_floor(scrubbed, ISSUE_TITLE_MAX)] = '\0';
+	}
+	return scrubbed;
+}
+
+void
+issue_draft_build(struct issue_draft *out, const struct gate *g)
+{
+	struct buf b = BUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	issue_fingerprint(out->fingerprint, g->cfg->environment, first_deployment(g->cfg), g->commit.sha);
+	out->marker = xasprintf("%s%s -->", ISSUE_MARKER_PREFIX, out->fingerprint);
+	out->title = issue_title(g);
+	render_body(&b, g, out->marker, false);
+	out->body = finish_body(&b);
+	buf_reset(&b);
+	render_body(&b, g, out->marker, true);
+	out->comment = finish_body(&b);
+	buf_dispose(&b);
+}
+
+void
+issue_draft_dispose(struct issue_draft *d)
+{
+	free(d->title);
+	free(d->body);
+	free(d->comment);
+	free(d->marker);
+	memset(d, 0, sizeof(*d));
+}
+
+/* --- the Slack message -------------------------------------------------------------------- */
+
+static char *
+field(const char *title, const char *mrkdwn)
+{
+	return xasprintf("*%s*\n%s", title, mrkdwn);
+}
+
+static void
+add_commit_fields(struct slack_message *m, const struct gate *g)
+{
+	char *commit_url = gate_commit_url(g);
+	struct buf b = BUF_INIT;
+
+	if (g->commit.sha != NULL) {
+		if (commit_url != NULL) {
+			slack_link(&b, commit_url, short_sha(g));
+		} else {
+			slack_code(&b, short_sha(g));
+		}
+		if (g->commit.subject != NULL) {
+			char *subject = xstrdup(g->commit.subject);
+			if (strlen(subject) > SLACK_MAX_SUBJECT) {
+				memcpy(subject + utf8_floor(subject, SLACK_MAX_SUBJECT - 3), "...", 4);
+			}
+			buf_putc(&b, ' ');
+			slack_escape(&b, subject);
+			free(subject);
+		}
+	} else {
+		buf_puts(&b, "unknown");
+	}
+	slack_message_add_field(m, field("Commit", buf_str(&b)));
+	buf_reset(&b);
+	if (g->commit.author != NULL) {
+		slack_escape(&b, g->commit.author);
+		slack_message_add_field(m, field("Author", buf_str(&b)));
+	}
+	buf_dispose(&b);
+	free(commit_url);
+}
+
+static void
+add_run_field(struct slack_message *m, const struct gate *g)
+{
+	char *run_url = gate_run_url(g);
+	struct buf b = BUF_INIT;
+	char *label;
+
+	if (run_url != NULL) {
+		label = xasprintf("%s #%s (attempt %s)", g->cfg->ctx.workflow != NULL ? g->cfg->ctx.workflow : "run",
+				  g->cfg->ctx.run_id, g->cfg->ctx.run_attempt != NULL ? g->cfg->ctx.run_attempt : "1");
+		slack_link(&b, run_url, label);
+		free(label);
+		slack_message_add_field(m, field("Run", buf_str(&b)));
+	}
+	buf_dispose(&b);
+	free(run_url);
+}
+
+static char *
+slack_header(const struct gate *g)
+{
+	const char *words = strcmp(g->result, "passed") == 0 ? "Passed"
+			    : strcmp(g->result, "rolled-back") == 0 ? "Rolled back"
+			    : strcmp(g->result, "rollback-failed") == 0 ? "Rollback failed"
+			    : "Failed";
+	return xasprintf("%s%s: %s / %s", words, g->cfg->dry_run ? " (dry run)" : "", g->cfg->environment,
+			 first_deployment(g->cfg));
+}
+
+void
+issue_slack_build(struct slack_message *out, const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	struct buf b = BUF_INIT;
+	char *title = issue_title(g);
+	size_t i, n = 0;
+
+	memset(out, 0, sizeof(*out));
+	slack_escape(&b, title);
+	out->text = buf_steal(&b);
+	free(title);
+	out->header = slack_header(g);
+
+	if (strcmp(g->result, "passed") == 0) {
+		buf_puts(&b, "The post-deploy gate passed for ");
+		slack_code(&b, first_deployment(cfg));
+		buf_puts(&b, " in ");
+		slack_escape(&b, cfg->environment);
+		buf_puts(&b, ".");
+		slack_message_add_section(out, buf_steal(&b));
+		add_commit_fields(out, g);
+		add_run_field(out, g);
+		out->context = xasprintf("atom-safety %s", PACKAGE_VERSION);
+		return;
+	}
+
+	buf_puts(&b, "The post-deploy gate failed for ");
+	slack_code(&b, first_deployment(cfg));
+	buf_puts(&b, " in ");
+	slack_escape(&b, cfg->environment);
+	buf_puts(&b, rolled_back(g) ? ": *rolled back*." : strcmp(g->result, "rollback-failed") == 0
+							   ? ": *the rollback did not complete*."
+							   : ": nothing was rolled back.");
+	slack_message_add_section(out, buf_steal(&b));
+
+	add_commit_fields(out, g);
+	add_run_field(out, g);
+	if (g->notify.issue_url != NULL) {
+		char label[32];
+		(void)snprintf(label, sizeof(label), "#%ld", g->notify.issue_number);
+		slack_link(&b, g->notify.issue_url, label);
+		slack_message_add_field(out, field("Issue", buf_str(&b)));
+		buf_reset(&b);
+	}
+	for (i = 0; i < g->checks.n; i++) {
+		const struct check_result *r = g->checks.items[i];
+		if (r->status == CHECK_FAIL && r->phase != PHASE_RECOVERY) {
+			if (n > 0) {
+				buf_puts(&b, ", ");
+			}
+			slack_code(&b, r->name);
+			n++;
+		}
+	}
+	if (n > 0) {
+		slack_message_add_field(out, field("Failed checks", buf_str(&b)));
+	}
+	buf_reset(&b);
+	{
+		char *line = rollback_line(g);
+		slack_escape(&b, line);
+		free(line);
+		for (i = 0; i < g->rollback.n && i < 3; i++) {
+			const struct rollback_entry *e = &g->rollback.items[i];
+			buf_puts(&b, "\n");
+			slack_code(&b, e->deployment != NULL ? e->deployment : "?");
+			if (e->revision_before > 0) {
+				buf_printf(&b, " revision %ld", e->revision_before);
+				if (e->revision_after > 0) {
+					buf_printf(&b, " -> %ld", e->revision_after);
+				}
+			}
+			if (e->images_before != NULL && e->images_after != NULL) {
+				buf_puts(&b, ", ");
+				slack_code(&b, e->images_before);
+				buf_puts(&b, " -> ");
+				slack_code(&b, e->images_after);
+			}
+		}
+		slack_message_add_field(out, field("Rollback", buf_str(&b)));
+		buf_reset(&b);
+	}
+	if (g->metrics.error_rate_set && isfinite(g->metrics.error_rate)) {
+		buf_printf(&b, "%.4g%% (limit &lt; %.4g%%)", g->metrics.error_rate * 100.0, cfg->max_error_rate * 100.0);
+		slack_message_add_field(out, field("Error rate", buf_str(&b)));
+		buf_reset(&b);
+	}
+	if (g->metrics.latency_set && isfinite(g->metrics.latency_ms)) {
+		buf_printf(&b, "%.1f ms", g->metrics.latency_ms);
+		if (cfg->max_latency_ms >= 0) {
+			buf_printf(&b, " (limit %lld ms)", (long long)cfg->max_latency_ms);
+		}
+		slack_message_add_field(out, field("Latency", buf_str(&b)));
+		buf_reset(&b);
+	}
+
+	/* the details, one line per failed check, as far as a section holds */
+	for (i = 0; i < g->checks.n && b.len < SLACK_MAX_SECTION_TEXT; i++) {
+		const struct check_result *r = g->checks.items[i];
+		if (r->status != CHECK_FAIL || r->phase == PHASE_RECOVERY) {
+			continue;
+		}
+		buf_puts(&b, b.len > 0 ? "\n" : "");
+		buf_puts(&b, "• ");
+		slack_code(&b, r->name);
+		buf_puts(&b, ": ");
+		slack_escape(&b, r->detail != NULL ? r->detail : "failed");
+	}
+	if (b.len > 0) {
+		slack_message_add_section(out, buf_steal(&b));
+	}
+	out->context = xasprintf("atom-safety %s · result `%s`", PACKAGE_VERSION, g->result);
+	buf_dispose(&b);
+}

@@ -1,0 +1,1092 @@
+/* SPDX-License-Identifier: MIT */
+#include "kubeconfig.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "buf.h"
+#include "log.h"
+#include "util.h"
+
+#define KUBE_FILE_MAX (1024 * 1024)
+
+/* ---- base64 ---- */
+
+static int
+b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z') {
+		return c - 'A';
+	}
+	if (c >= 'a' && c <= 'z') {
+		return c - 'a' + 26;
+	}
+	if (c >= '0' && c <= '9') {
+		return c - '0' + 52;
+	}
+	if (c == '+') {
+		return 62;
+	}
+	if (c == '/') {
+		return 63;
+	}
+	return -1;
+}
+
+static bool
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int
+kubeconfig_base64_decode(char **out, size_t *len_out, const char *s, size_t len)
+{
+	char *data = xmalloc(len / 4 * 3 + 4);
+	uint32_t acc = 0;
+	size_t n = 0, bits = 0, i, pad = 0, chars = 0;
+
+	*out = NULL;
+	*len_out = 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int v;
+		if (is_space(c)) {
+			continue;
+		}
+		if (c == '=') {
+			pad++;
+			chars++;
+			continue;
+		}
+		v = b64_value(c);
+		if (v < 0 || pad > 0) {
+			/* a character after padding, or outside the alphabet */
+			secret_wipe(data, n);
+			free(data);
+			return -1;
+		}
+		chars++;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			data[n++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	/* unpadded input is accepted, as Go's decoders for kubeconfig data are lenient enough */
+	if (pad > 2 || (pad > 0 && chars % 4 != 0) || (chars - pad) % 4 == 1) {
+		secret_wipe(data, n);
+		free(data);
+		return -1;
+	}
+	data[n] = '\0';
+	*out = data;
+	*len_out = n;
+	return 0;
+}
+
+bool
+kubeconfig_is_base64(const char *s, size_t len)
+{
+	size_t i, significant = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (is_space(c)) {
+			continue;
+		}
+		if (b64_value(c) < 0 && c != '=') {
+			return false;
+		}
+		significant++;
+	}
+	/* YAML always has a ':' somewhere; base64 never does */
+	return significant >= 8;
+}
+
+/* ---- libyaml document helpers ---- */
+
+struct doc {
+	yaml_document_t *yd;
+	struct error *err;
+	const char *where; /* "kubeconfig" or "kubeconfig cluster 'x'" for messages */
+};
+
+static yaml_node_t *
+node_at(const struct doc *d, int index)
+{
+	return yaml_document_get_node(d->yd, index);
+}
+
+static bool
+scalar_is_null(const yaml_node_t *n)
+{
+	const char *v;
+
+	if (n == NULL) {
+		return true;
+	}
+	if (n->type != YAML_SCALAR_NODE) {
+		return false;
+	}
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+		return n->data.scalar.length == 0;
+	}
+	v = (const char *)n->data.scalar.value;
+	return n->data.scalar.length == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+/* the value node for key in a mapping node, or NULL */
+static yaml_node_t *
+map_get(const struct doc *d, const yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *p;
+
+	if (map == NULL || map->type != YAML_MAPPING_NODE) {
+		return NULL;
+	}
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node_at(d, p->key);
+		if (k != NULL && k->type == YAML_SCALAR_NODE && k->data.scalar.length == strlen(key) &&
+		    memcmp(k->data.scalar.value, key, k->data.scalar.length) == 0) {
+			return node_at(d, p->value);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * *out = a copy of the scalar at key, or NULL when absent or null. Returns 0 or ERR_CONFIG when
+ * the value is not a scalar or holds a NUL byte.
+ */
+static int
+get_string(char **out, const struct doc *d, const yaml_node_t *map, const char *key)
+{
+	yaml_node_t *n = map_get(d, map, key);
+
+	*out = NULL;
+	if (scalar_is_null(n)) {
+		return 0;
+	}
+	if (n->type != YAML_SCALAR_NODE) {
+		return error_set(d->err, ERR_CONFIG, "%s: '%s' must be a single value", d->where, key);
+	}
+	if (memchr(n->data.scalar.value, '\0', n->data.scalar.length) != NULL) {
+		return error_set(d->err, ERR_CONFIG, "%s: '%s' holds a NUL byte", d->where, key);
+	}
+	*out = xstrndup((const char *)n->data.scalar.value, n->data.scalar.length);
+	return 0;
+}
+
+/* like get_string, but the value is a credential: masked before anything else happens */
+static int
+get_secret(char **out, const struct doc *d, const yaml_node_t *map, const char *key)
+{
+	int rc = get_string(out, d, map, key);
+
+	if (rc == 0 && *out != NULL) {
+		log_mask(*out);
+	}
+	return rc;
+}
+
+static int
+get_bool(bool *out, const struct doc *d, const yaml_node_t *map, const char *key)
+{
+	char *v = NULL;
+	int rc = get_string(&v, d, map, key);
+
+	*out = false;
+	if (rc < 0 || v == NULL) {
+		return rc;
+	}
+	/* YAML 1.1 booleans, as Go's yaml.v2 reads kubeconfig files */
+	if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 || strcmp(v, "TRUE") == 0 ||
+	    strcmp(v, "yes") == 0 || strcmp(v, "on") == 0) {
+		*out = true;
+	} else if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 || strcmp(v, "FALSE") == 0 ||
+		   strcmp(v, "no") == 0 || strcmp(v, "off") == 0) {
+		*out = false;
+	} else {
+		rc = error_set(d->err, ERR_CONFIG, "%s: '%s' must be true or false", d->where, key);
+	}
+	free(v);
+	return rc;
+}
+
+/* masks a PEM private key line by line, leaving out the BEGIN/END lines every key shares */
+static void
+mask_pem(const char *pem, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t j = i;
+		while (j < len && pem[j] != '\n' && pem[j] != '\r') {
+			j++;
+		}
+		if (j - i >= 8 && strncmp(pem + i, "-----", 5) != 0) {
+			char *line = xstrndup(pem + i, j - i);
+			log_mask(line);
+			secret_free(line);
+		}
+		i = j + 1;
+	}
+}
+
+/* base64 data at key (a -data field), decoded; secret: the text and the result are masked */
+static int
+get_data(char **out, size_t *len_out, const struct doc *d, const yaml_node_t *map, const char *key,
+	 bool secret)
+{
+	char *text = NULL;
+	int rc;
+
+	*out = NULL;
+	*len_out = 0;
+	rc = secret ? get_secret(&text, d, map, key) : get_string(&text, d, map, key);
+	if (rc < 0 || text == NULL) {
+		return rc;
+	}
+	if (kubeconfig_base64_decode(out, len_out, text, strlen(text)) < 0) {
+		rc = error_set(d->err, ERR_CONFIG, "%s: '%s' is not valid base64", d->where, key);
+	} else if (secret) {
+		mask_pem(*out, *len_out);
+	}
+	if (secret) {
+		secret_free(text);
+	} else {
+		free(text);
+	}
+	return rc;
+}
+
+static char *
+resolve_path(const char *path, const char *dir)
+{
+	if (path == NULL) {
+		return NULL;
+	}
+	if (path[0] == '/' || dir == NULL || dir[0] == '\0') {
+		return xstrdup(path);
+	}
+	return xasprintf("%s/%s", dir, path);
+}
+
+static int
+get_path(char **out, const struct doc *d, const yaml_node_t *map, const char *key, const char *dir)
+{
+	char *v = NULL;
+	int rc = get_string(&v, d, map, key);
+
+	*out = NULL;
+	if (rc == 0 && v != NULL) {
+		*out = resolve_path(v, dir);
+	}
+	free(v);
+	return rc;
+}
+
+/* ---- entries ---- */
+
+static void
+cluster_dispose(struct kubeconfig_cluster *c)
+{
+	free(c->name);
+	free(c->server);
+	free(c->ca_path);
+	free(c->ca_data);
+	free(c->tls_server_name);
+	free(c->proxy_url);
+	memset(c, 0, sizeof(*c));
+}
+
+static void
+user_dispose(struct kubeconfig_user *u)
+{
+	free(u->name);
+	secret_free(u->token);
+	free(u->token_path);
+	free(u->cert_path);
+	free(u->cert_data);
+	free(u->key_path);
+	if (u->key_data != NULL) {
+		secret_wipe(u->key_data, u->key_len);
+		free(u->key_data);
+	}
+	free(u->username);
+	secret_free(u->password);
+	free(u->exec_command);
+	free(u->auth_provider);
+	memset(u, 0, sizeof(*u));
+}
+
+static void
+context_dispose(struct kubeconfig_context *c)
+{
+	free(c->name);
+	free(c->cluster);
+	free(c->user);
+	free(c->namespace);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+kubeconfig_dispose(struct kubeconfig *kc)
+{
+	size_t i;
+
+	if (kc == NULL) {
+		return;
+	}
+	for (i = 0; i < kc->n_clusters; i++) {
+		cluster_dispose(&kc->clusters[i]);
+	}
+	for (i = 0; i < kc->n_users; i++) {
+		user_dispose(&kc->users[i]);
+	}
+	for (i = 0; i < kc->n_contexts; i++) {
+		context_dispose(&kc->contexts[i]);
+	}
+	free(kc->clusters);
+	free(kc->users);
+	free(kc->contexts);
+	free(kc->current_context);
+	memset(kc, 0, sizeof(*kc));
+}
+
+static const struct kubeconfig_cluster *
+find_cluster(const struct kubeconfig *kc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < kc->n_clusters; i++) {
+		if (strcmp(kc->clusters[i].name, name) == 0) {
+			return &kc->clusters[i];
+		}
+	}
+	return NULL;
+}
+
+static const struct kubeconfig_user *
+find_user(const struct kubeconfig *kc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < kc->n_users; i++) {
+		if (strcmp(kc->users[i].name, name) == 0) {
+			return &kc->users[i];
+		}
+	}
+	return NULL;
+}
+
+static const struct kubeconfig_context *
+find_context(const struct kubeconfig *kc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < kc->n_contexts; i++) {
+		if (strcmp(kc->contexts[i].name, name) == 0) {
+			return &kc->contexts[i];
+		}
+	}
+	return NULL;
+}
+
+/* a "name" scalar and the named inner mapping of a list entry; *inner may be NULL (empty entry) */
+static int
+entry_name(char **name_out, yaml_node_t **inner_out, const struct doc *d, const yaml_node_t *entry,
+	   const char *section, const char *inner_key, size_t index)
+{
+	struct doc named = *d;
+	char where[64];
+	yaml_node_t *inner;
+
+	*name_out = NULL;
+	*inner_out = NULL;
+	(void)snprintf(where, sizeof(where), "%s[%zu]", section, index);
+	named.where = where;
+	if (entry == NULL || entry->type != YAML_MAPPING_NODE) {
+		return error_set(d->err, ERR_CONFIG, "%s: expected an entry with 'name' and '%s'", where, inner_key);
+	}
+	if (get_string(name_out, &named, entry, "name") < 0) {
+		return ERR_CONFIG;
+	}
+	if (*name_out == NULL) {
+		return error_set(d->err, ERR_CONFIG, "%s has no name", where);
+	}
+	inner = map_get(d, entry, inner_key);
+	if (!scalar_is_null(inner) && inner->type != YAML_MAPPING_NODE) {
+		return error_set(d->err, ERR_CONFIG, "%s '%s': '%s' must be a mapping", section, *name_out, inner_key);
+	}
+	*inner_out = scalar_is_null(inner) ? NULL : inner;
+	return 0;
+}
+
+static int
+parse_cluster(struct kubeconfig_cluster *c, const struct doc *d0, const yaml_node_t *m, const char *dir)
+{
+	char where[320];
+	struct doc d = *d0;
+
+	(void)snprintf(where, sizeof(where), "cluster '%.200s'", c->name);
+	d.where = where;
+	if (m == NULL) {
+		return 0;
+	}
+	if (get_string(&c->server, &d, m, "server") < 0 || get_path(&c->ca_path, &d, m, "certificate-authority", dir) < 0 ||
+	    get_data(&c->ca_data, &c->ca_len, &d, m, "certificate-authority-data", false) < 0 ||
+	    get_bool(&c->insecure, &d, m, "insecure-skip-tls-verify") < 0 ||
+	    get_string(&c->tls_server_name, &d, m, "tls-server-name") < 0 ||
+	    get_string(&c->proxy_url, &d, m, "proxy-url") < 0) {
+		return ERR_CONFIG;
+	}
+	return 0;
+}
+
+static int
+parse_user(struct kubeconfig_user *u, const struct doc *d0, const yaml_node_t *m, const char *dir)
+{
+	char where[320];
+	struct doc d = *d0;
+	yaml_node_t *n;
+
+	(void)snprintf(where, sizeof(where), "user '%.200s'", u->name);
+	d.where = where;
+	if (m == NULL) {
+		return 0;
+	}
+	/* credentials first, so they are masked before any later error could quote the document */
+	if (get_secret(&u->token, &d, m, "token") < 0 || get_secret(&u->password, &d, m, "password") < 0 ||
+	    get_data(&u->key_data, &u->key_len, &d, m, "client-key-data", true) < 0) {
+		return ERR_CONFIG;
+	}
+	if (get_path(&u->token_path, &d, m, "tokenFile", dir) < 0 ||
+	    get_path(&u->cert_path, &d, m, "client-certificate", dir) < 0 ||
+	    get_data(&u->cert_data, &u->cert_len, &d, m, "client-certificate-data", false) < 0 ||
+	    get_path(&u->key_path, &d, m, "client-key", dir) < 0 || get_string(&u->username, &d, m, "username") < 0) {
+		return ERR_CONFIG;
+	}
+	n = map_get(&d, m, "exec");
+	if (!scalar_is_null(n)) {
+		char *cmd = NULL;
+		if (n->type == YAML_MAPPING_NODE && get_string(&cmd, &d, n, "command") < 0) {
+			return ERR_CONFIG;
+		}
+		u->exec_command = cmd != NULL ? cmd : xstrdup("");
+	}
+	n = map_get(&d, m, "auth-provider");
+	if (!scalar_is_null(n)) {
+		char *name = NULL;
+		if (n->type == YAML_MAPPING_NODE && get_string(&name, &d, n, "name") < 0) {
+			return ERR_CONFIG;
+		}
+		u->auth_provider = name != NULL ? name : xstrdup("");
+	}
+	return 0;
+}
+
+static int
+parse_context(struct kubeconfig_context *c, const struct doc *d0, const yaml_node_t *m)
+{
+	char where[320];
+	struct doc d = *d0;
+
+	(void)snprintf(where, sizeof(where), "context '%.200s'", c->name);
+	d.where = where;
+	if (m == NULL) {
+		return 0;
+	}
+	if (get_string(&c->cluster, &d, m, "cluster") < 0 || get_string(&c->user, &d, m, "user") < 0 ||
+	    get_string(&c->namespace, &d, m, "namespace") < 0) {
+		return ERR_CONFIG;
+	}
+	return 0;
+}
+
+enum section {
+	SECTION_CLUSTERS,
+	SECTION_USERS,
+	SECTION_CONTEXTS,
+};
+
+static int
+parse_section(struct kubeconfig *kc, const struct doc *d, const yaml_node_t *root, enum section s,
+	      const char *dir)
+{
+	static const char *const keys[] = { "clusters", "users", "contexts" };
+	static const char *const inner_keys[] = { "cluster", "user", "context" };
+	yaml_node_t *seq = map_get(d, root, keys[s]);
+	yaml_node_item_t *it;
+	size_t index = 0;
+	int rc = 0;
+
+	if (scalar_is_null(seq)) {
+		return 0;
+	}
+	if (seq->type != YAML_SEQUENCE_NODE) {
+		return error_set(d->err, ERR_CONFIG, "'%s' must be a list", keys[s]);
+	}
+	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++, index++) {
+		yaml_node_t *inner = NULL;
+		char *name = NULL;
+		rc = entry_name(&name, &inner, d, node_at(d, *it), keys[s], inner_keys[s], index);
+		if (rc < 0) {
+			free(name);
+			return rc;
+		}
+		switch (s) {
+		case SECTION_CLUSTERS: {
+			struct kubeconfig_cluster c;
+			memset(&c, 0, sizeof(c));
+			c.name = name;
+			rc = parse_cluster(&c, d, inner, dir);
+			if (rc < 0 || find_cluster(kc, name) != NULL) {
+				cluster_dispose(&c);
+				break;
+			}
+			kc->clusters = xrealloc(kc->clusters, (kc->n_clusters + 1) * sizeof(c));
+			kc->clusters[kc->n_clusters++] = c;
+			break;
+		}
+		case SECTION_USERS: {
+			struct kubeconfig_user u;
+			memset(&u, 0, sizeof(u));
+			u.name = name;
+			rc = parse_user(&u, d, inner, dir);
+			if (rc < 0 || find_user(kc, name) != NULL) {
+				user_dispose(&u);
+				break;
+			}
+			kc->users = xrealloc(kc->users, (kc->n_users + 1) * sizeof(u));
+			kc->users[kc->n_users++] = u;
+			break;
+		}
+		case SECTION_CONTEXTS:
+		default: {
+			struct kubeconfig_context c;
+			memset(&c, 0, sizeof(c));
+			c.name = name;
+			rc = parse_context(&c, d, inner);
+			if (rc < 0 || find_context(kc, name) != NULL) {
+				context_dispose(&c);
+				break;
+			}
+			kc->contexts = xrealloc(kc->contexts, (kc->n_contexts + 1) * sizeof(c));
+			kc->contexts[kc->n_contexts++] = c;
+			break;
+		}
+		}
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int
+kubeconfig_parse(struct kubeconfig *kc, const char *yaml, size_t len, const char *dir, struct error *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t yd;
+	yaml_node_t *root;
+	struct doc d;
+	char *current = NULL;
+	int rc = 0;
+
+	if (len > KUBECONFIG_MAX_BYTES) {
+		return error_set(err, ERR_CONFIG, "larger than %d bytes", KUBECONFIG_MAX_BYTES);
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		abort();
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	if (!yaml_parser_load(&parser, &yd)) {
+		rc = error_set(err, ERR_CONFIG, "invalid YAML at line %zu: %s%s%s",
+			       parser.problem_mark.line + 1, parser.problem != NULL ? parser.problem : "syntax error",
+			       parser.context != NULL ? " " : "", parser.context != NULL ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return rc;
+	}
+	d.yd = &yd;
+	d.err = err;
+	d.where = "document";
+	root = yaml_document_get_root_node(&yd);
+	if (root == NULL || scalar_is_null(root)) {
+		rc = error_set(err, ERR_CONFIG, "the document is empty");
+		goto out;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		rc = error_set(err, ERR_CONFIG, "expected a mapping with clusters, users and contexts");
+		goto out;
+	}
+	/* users first: their credentials are masked before anything else is looked at */
+	rc = parse_section(kc, &d, root, SECTION_USERS, dir);
+	if (rc == 0) {
+		rc = parse_section(kc, &d, root, SECTION_CLUSTERS, dir);
+	}
+	if (rc == 0) {
+		rc = parse_section(kc, &d, root, SECTION_CONTEXTS, dir);
+	}
+	if (rc == 0) {
+		rc = get_string(&current, &d, root, "current-context");
+	}
+	if (rc == 0 && kc->current_context == NULL && current != NULL && current[0] != '\0') {
+		kc->current_context = current;
+		current = NULL;
+	}
+out:
+	free(current);
+	yaml_document_delete(&yd);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+/* ---- resolving one context ---- */
+
+void
+kube_target_dispose(struct kube_target *t)
+{
+	if (t == NULL) {
+		return;
+	}
+	free(t->source);
+	free(t->context);
+	free(t->user);
+	free(t->server);
+	free(t->namespace);
+	secret_free(t->token);
+	free(t->username);
+	secret_free(t->password);
+	free(t->ca_pem);
+	free(t->cert_pem);
+	if (t->key_pem != NULL) {
+		secret_wipe(t->key_pem, t->key_len);
+		free(t->key_pem);
+	}
+	free(t->tls_server_name);
+	memset(t, 0, sizeof(*t));
+}
+
+static int
+read_file(char **out, size_t *len_out, const char *path, const char *what, const char *owner, struct error *err)
+{
+	size_t len = 0;
+	char *data = file_read(path, KUBE_FILE_MAX, &len);
+
+	if (data == NULL) {
+		return error_set(err, ERR_CONFIG, "%s: cannot read %s %s: %s", owner, what, path, strerror(errno));
+	}
+	*out = data;
+	if (len_out != NULL) {
+		*len_out = len;
+	}
+	return 0;
+}
+
+/* a token read from a file: trailing whitespace trimmed, masked at once */
+static int
+read_token(char **out, const char *path, const char *owner, struct error *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+
+	if (read_file(&data, &len, path, "token file", owner, err) < 0) {
+		return ERR_CONFIG;
+	}
+	while (len > 0 && is_space((unsigned char)data[len - 1])) {
+		data[--len] = '\0';
+	}
+	if (len == 0) {
+		free(data);
+		return error_set(err, ERR_CONFIG, "%s: token file %s is empty", owner, path);
+	}
+	log_mask(data);
+	*out = data;
+	return 0;
+}
+
+static char *
+context_names(const struct kubeconfig *kc)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < kc->n_contexts && i < 20; i++) {
+		buf_printf(&b, "%s'%s'", i > 0 ? ", " : "", kc->contexts[i].name);
+	}
+	if (kc->n_contexts > 20) {
+		buf_printf(&b, " and %zu more", kc->n_contexts - 20);
+	}
+	if (kc->n_contexts == 0) {
+		buf_puts(&b, "none");
+	}
+	return buf_steal(&b);
+}
+
+static int
+normalise_server(char **out, const char *server, const char *owner, struct error *err)
+{
+	char *s;
+	size_t n;
+
+	if (server == NULL || server[0] == '\0') {
+		return error_set(err, ERR_CONFIG, "%s has no server", owner);
+	}
+	if (str_has_prefix(server, "https://") || str_has_prefix(server, "http://")) {
+		s = xstrdup(server);
+	} else if (strstr(server, "://") != NULL) {
+		return error_set(err, ERR_CONFIG, "%s: server '%s' must be an http:// or https:// URL", owner, server);
+	} else {
+		/* client-go defaults a bare host[:port] to https */
+		s = xasprintf("https://%s", server);
+	}
+	if (strpbrk(s, " \t\r\n?#") != NULL) {
+		free(s);
+		return error_set(err, ERR_CONFIG, "%s: server '%s' is not a valid URL", owner, server);
+	}
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == '/') {
+		s[--n] = '\0';
+	}
+	*out = s;
+	return 0;
+}
+
+static int
+resolve_user(struct kube_target *out, const struct kubeconfig_user *u, struct error *err)
+{
+	char owner[320];
+
+	(void)snprintf(owner, sizeof(owner), "user '%.200s'", u->name);
+	if (u->exec_command != NULL) {
+		return error_set(err, ERR_CONFIG,
+				 "%s authenticates with an exec credential plugin%s%s%s, which cannot run inside the action's "
+				 "container: give that user a token (for example a ServiceAccount token) or a client certificate",
+				 owner, u->exec_command[0] != '\0' ? " ('" : "", u->exec_command,
+				 u->exec_command[0] != '\0' ? "')" : "");
+	}
+	if (u->auth_provider != NULL) {
+		return error_set(err, ERR_CONFIG,
+				 "%s authenticates with the %s%s%sauth-provider plugin, which cannot run inside the action's "
+				 "container: give that user a token (for example a ServiceAccount token) or a client certificate",
+				 owner, u->auth_provider[0] != '\0' ? "'" : "", u->auth_provider,
+				 u->auth_provider[0] != '\0' ? "' " : "");
+	}
+	/* token wins over tokenFile (client-go) */
+	if (u->token != NULL) {
+		out->token = xstrdup(u->token);
+	} else if (u->token_path != NULL) {
+		if (read_token(&out->token, u->token_path, owner, err) < 0) {
+			return ERR_CONFIG;
+		}
+	}
+	if (u->cert_data != NULL) {
+		out->cert_pem = xstrndup(u->cert_data, u->cert_len);
+		out->cert_len = u->cert_len;
+	} else if (u->cert_path != NULL) {
+		if (read_file(&out->cert_pem, &out->cert_len, u->cert_path, "client-certificate", owner, err) < 0) {
+			return ERR_CONFIG;
+		}
+	}
+	if (u->key_data != NULL) {
+		out->key_pem = xmalloc(u->key_len + 1);
+		memcpy(out->key_pem, u->key_data, u->key_len);
+		out->key_pem[u->key_len] = '\0';
+		out->key_len = u->key_len;
+	} else if (u->key_path != NULL) {
+		if (read_file(&out->key_pem, &out->key_len, u->key_path, "client-key", owner, err) < 0) {
+			return ERR_CONFIG;
+		}
+		mask_pem(out->key_pem, out->key_len);
+	}
+	if ((out->cert_pem != NULL) != (out->key_pem != NULL)) {
+		return error_set(err, ERR_CONFIG, "%s has a client %s but no client %s", owner,
+				 out->cert_pem != NULL ? "certificate" : "key", out->cert_pem != NULL ? "key" : "certificate");
+	}
+	if (u->username != NULL) {
+		out->username = xstrdup(u->username);
+		out->password = xstrdup(u->password != NULL ? u->password : "");
+	}
+	return 0;
+}
+
+int
+kubeconfig_resolve(struct kube_target *out, const struct kubeconfig *kc, const char *context,
+		   const char *namespace, struct error *err)
+{
+	const struct kubeconfig_context *ctx;
+	const struct kubeconfig_cluster *cl;
+	char owner[320];
+	char *names;
+	int rc;
+
+	if (context == NULL || context[0] == '\0') {
+		context = kc->current_context;
+	}
+	if (context == NULL) {
+		names = context_names(kc);
+		rc = error_set(err, ERR_CONFIG,
+			       "no context selected: current-context is not set and the kube-context input is empty "
+			       "(contexts: %s)", names);
+		free(names);
+		return rc;
+	}
+	ctx = find_context(kc, context);
+	if (ctx == NULL) {
+		names = context_names(kc);
+		rc = error_set(err, ERR_CONFIG, "context '%s' not found (contexts: %s)", context, names);
+		free(names);
+		return rc;
+	}
+	(void)snprintf(owner, sizeof(owner), "context '%.200s'", ctx->name);
+	if (ctx->cluster == NULL) {
+		return error_set(err, ERR_CONFIG, "%s names no cluster", owner);
+	}
+	cl = find_cluster(kc, ctx->cluster);
+	if (cl == NULL) {
+		return error_set(err, ERR_CONFIG, "%s: cluster '%s' not found", owner, ctx->cluster);
+	}
+	out->context = xstrdup(ctx->name);
+	(void)snprintf(owner, sizeof(owner), "cluster '%.200s'", cl->name);
+	if (normalise_server(&out->server, cl->server, owner, err) < 0) {
+		return ERR_CONFIG;
+	}
+	if (cl->ca_data != NULL) {
+		/* certificate-authority-data overrides the path */
+		out->ca_pem = xstrndup(cl->ca_data, cl->ca_len);
+		out->ca_len = cl->ca_len;
+	} else if (cl->ca_path != NULL) {
+		if (read_file(&out->ca_pem, &out->ca_len, cl->ca_path, "certificate-authority", owner, err) < 0) {
+			return ERR_CONFIG;
+		}
+	}
+	if (cl->insecure && out->ca_pem != NULL) {
+		/* client-go refuses this combination too */
+		return error_set(err, ERR_CONFIG,
+				 "%s: certificate-authority and insecure-skip-tls-verify cannot both be set", owner);
+	}
+	out->insecure = cl->insecure;
+	out->tls_server_name = cl->tls_server_name != NULL ? xstrdup(cl->tls_server_name) : NULL;
+	if (cl->proxy_url != NULL) {
+		log_warn("%s: proxy-url is not supported; set HTTPS_PROXY in the job's environment instead", owner);
+	}
+	if (ctx->user != NULL && ctx->user[0] != '\0') {
+		const struct kubeconfig_user *u = find_user(kc, ctx->user);
+		if (u == NULL) {
+			return error_set(err, ERR_CONFIG, "context '%s': user '%s' not found", ctx->name, ctx->user);
+		}
+		out->user = xstrdup(u->name);
+		if (resolve_user(out, u, err) < 0) {
+			return ERR_CONFIG;
+		}
+	}
+	if (namespace != NULL && namespace[0] != '\0') {
+		out->namespace = xstrdup(namespace);
+	} else if (ctx->namespace != NULL && ctx->namespace[0] != '\0') {
+		out->namespace = xstrdup(ctx->namespace);
+	} else {
+		out->namespace = xstrdup("default");
+	}
+	return 0;
+}
+
+/* ---- loading ---- */
+
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL) {
+		return xstrdup(".");
+	}
+	if (slash == path) {
+		return xstrdup("/");
+	}
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+static int
+load_input(struct kubeconfig *kc, const char *text, struct error *err)
+{
+	size_t len = strlen(text);
+	char *decoded = NULL;
+	size_t dlen = 0;
+	int rc;
+
+	if (kubeconfig_is_base64(text, len)) {
+		/* the encoded form is as secret as the token inside it */
+		log_mask(text);
+		if (kubeconfig_base64_decode(&decoded, &dlen, text, len) < 0) {
+			return error_set(err, ERR_CONFIG, "invalid input 'kubeconfig': neither YAML nor valid base64");
+		}
+		if (memchr(decoded, '\0', dlen) != NULL) {
+			secret_wipe(decoded, dlen);
+			free(decoded);
+			return error_set(err, ERR_CONFIG, "invalid input 'kubeconfig': the base64 content is not a kubeconfig file");
+		}
+		rc = kubeconfig_parse(kc, decoded, dlen, NULL, err);
+		secret_wipe(decoded, dlen);
+		free(decoded);
+		if (rc < 0) {
+			error_prefix(err, "invalid input 'kubeconfig' (base64): ");
+		}
+		return rc;
+	}
+	rc = kubeconfig_parse(kc, text, len, NULL, err);
+	if (rc < 0) {
+		error_prefix(err, "invalid input 'kubeconfig': ");
+	}
+	return rc;
+}
+
+static int
+load_files(struct kubeconfig *kc, const char *list, char **source_out, struct error *err)
+{
+	char *copy = xstrdup(list);
+	char *save = NULL, *path;
+	struct buf used = BUF_INIT;
+	size_t n_read = 0;
+	int rc = 0;
+
+	for (path = strtok_r(copy, ":", &save); path != NULL; path = strtok_r(NULL, ":", &save)) {
+		size_t len = 0;
+		char *data = file_read(path, KUBECONFIG_MAX_BYTES, &len);
+		char *dir;
+		if (data == NULL) {
+			if (errno == ENOENT) {
+				/* kubectl skips files of KUBECONFIG that do not exist */
+				log_debug("KUBECONFIG: %s does not exist", path);
+				continue;
+			}
+			rc = error_set(err, ERR_CONFIG, "KUBECONFIG: cannot read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		dir = dir_of(path);
+		rc = kubeconfig_parse(kc, data, len, dir, err);
+		free(dir);
+		secret_wipe(data, len);
+		free(data);
+		if (rc < 0) {
+			error_prefix(err, "KUBECONFIG file %s: ", path);
+			goto out;
+		}
+		buf_printf(&used, "%s%s", n_read > 0 ? ", " : "", path);
+		n_read++;
+	}
+	if (n_read == 0) {
+		rc = error_set(err, ERR_CONFIG, "KUBECONFIG=%s names no readable file", list);
+		goto out;
+	}
+	*source_out = xasprintf("the kubeconfig file%s %s (KUBECONFIG)", n_read > 1 ? "s" : "", buf_str(&used));
+out:
+	buf_dispose(&used);
+	free(copy);
+	return rc;
+}
+
+static int
+load_in_cluster(struct kube_target *out, const struct config *cfg, struct error *err)
+{
+	const struct run_context *c = &cfg->ctx;
+	const char *dir = c->sa_dir != NULL ? c->sa_dir : KUBE_SA_DIR;
+	char *path = NULL, *ns = NULL;
+	const char *owner = "the in-cluster service account";
+	size_t len = 0;
+	int rc = 0;
+
+	out->source = xasprintf("the in-cluster service account (%s)", dir);
+	if (strchr(c->k8s_service_host, ':') != NULL) {
+		out->server = xasprintf("https://[%s]:%s", c->k8s_service_host, c->k8s_service_port);
+	} else {
+		out->server = xasprintf("https://%s:%s", c->k8s_service_host, c->k8s_service_port);
+	}
+	path = xasprintf("%s/token", dir);
+	if (read_token(&out->token, path, owner, err) < 0) {
+		/* running in a pod without a mounted token is "nothing configured", not a broken file */
+		rc = ERR_NOT_FOUND;
+		err->code = ERR_NOT_FOUND;
+		goto out;
+	}
+	free(path);
+	path = xasprintf("%s/ca.crt", dir);
+	if (read_file(&out->ca_pem, &out->ca_len, path, "CA bundle", owner, err) < 0) {
+		rc = ERR_CONFIG;
+		goto out;
+	}
+	if (cfg->namespace != NULL && cfg->namespace[0] != '\0') {
+		out->namespace = xstrdup(cfg->namespace);
+	} else {
+		free(path);
+		path = xasprintf("%s/namespace", dir);
+		ns = file_read(path, 256, &len);
+		while (ns != NULL && len > 0 && is_space((unsigned char)ns[len - 1])) {
+			ns[--len] = '\0';
+		}
+		out->namespace = xstrdup(ns != NULL && ns[0] != '\0' ? ns : "default");
+	}
+out:
+	free(ns);
+	free(path);
+	return rc;
+}
+
+int
+kubeconfig_load(struct kube_target *out, const struct config *cfg, struct error *err)
+{
+	struct kubeconfig kc = KUBECONFIG_INIT;
+	const struct run_context *c = &cfg->ctx;
+	char *source = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (cfg->kubeconfig != NULL) {
+		rc = load_input(&kc, cfg->kubeconfig, err);
+		source = xstrdup("the kubeconfig input");
+	} else if (c->kubeconfig_path != NULL) {
+		rc = load_files(&kc, c->kubeconfig_path, &source, err);
+		if (source == NULL) {
+			source = xasprintf("KUBECONFIG=%s", c->kubeconfig_path);
+		}
+	} else if (c->k8s_service_host != NULL && c->k8s_service_port != NULL) {
+		if (cfg->kube_context != NULL && cfg->kube_context[0] != '\0') {
+			return error_set(err, ERR_CONFIG,
+					 "invalid input 'kube-context': '%s' was given, but there is no kubeconfig (neither "
+					 "the kubeconfig input nor KUBECONFIG is set)", cfg->kube_context);
+		}
+		return load_in_cluster(out, cfg, err);
+	} else {
+		return error_set(err, ERR_NOT_FOUND,
+				 "no cluster configuration: set the kubeconfig input or KUBECONFIG, or run the job inside "
+				 "the cluster");
+	}
+	if (rc == 0 && cfg->kube_context != NULL && cfg->kube_context[0] != '\0' &&
+	    find_context(&kc, cfg->kube_context) == NULL) {
+		char *names = context_names(&kc);
+		rc = error_set(err, ERR_CONFIG, "invalid input 'kube-context': context '%s' not found in %s (contexts: %s)",
+			       cfg->kube_context, source, names);
+		free(names);
+	}
+	if (rc == 0) {
+		rc = kubeconfig_resolve(out, &kc, cfg->kube_context, cfg->namespace, err);
+		if (rc < 0 && cfg->kubeconfig != NULL) {
+			error_prefix(err, "invalid input 'kubeconfig': ");
+		} else if (rc < 0) {
+			error_prefix(err, "%s: ", source);
+		}
+	}
+	if (rc == 0) {
+		out->source = source;
+		source = NULL;
+	}
+	free(source);
+	kubeconfig_dispose(&kc);
+	return rc;
+}
