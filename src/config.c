@@ -513,6 +513,10 @@ check_url(const char *value, struct error *err)
 		}
 	}
 	if (memchr(host, '@', strcspn(host, "/?#")) != NULL) {
+		/* the error quotes the value: the user-info is a credential, masked before that */
+		char *userinfo = xstrndup(host, (size_t)((const char *)memchr(host, '@', strcspn(host, "/?#")) - host));
+		log_mask(userinfo);
+		secret_free(userinfo);
 		return error_set(err, ERR_CONFIG, "credentials in the URL are not allowed (use the dedicated inputs)");
 	}
 	if (strchr(value, '#') != NULL) {
@@ -854,6 +858,29 @@ config_load(struct config *cfg, struct error *err)
 	context_load(&cfg->ctx);
 	/* secrets are masked while the inputs are read: the log must know its mode first */
 	log_init(cfg->ctx.github_actions, cfg->ctx.debug || log_debug_enabled());
+	/*
+	 * every secret first: an error about another input quotes its value, and a token pasted into
+	 * the wrong input (prometheus-url holding the Prometheus token) must already be masked there
+	 */
+	for (i = 0; i < N_INPUTS; i++) {
+		char envname[64];
+		const char *raw;
+		char *value;
+		size_t j;
+
+		if ((inputs[i].flags & INPUT_SECRET) == 0) {
+			continue;
+		}
+		(void)snprintf(envname, sizeof(envname), "INPUT_%s", inputs[i].name);
+		for (j = 6; envname[j] != '\0'; j++) {
+			envname[j] = (char)toupper((unsigned char)envname[j]);
+		}
+		raw = getenv(envname);
+		value = (inputs[i].flags & INPUT_NO_TRIM) != 0 ? xstrdup(raw != NULL ? raw : "")
+							       : str_trim_dup(raw != NULL ? raw : "");
+		log_mask(value);
+		secret_free(value);
+	}
 
 	for (i = 0; i < N_INPUTS; i++) {
 		const struct input_spec *spec = &inputs[i];

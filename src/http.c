@@ -48,10 +48,12 @@ struct http {
 struct req_priv {
 	CURL *easy;
 	struct curl_slist *slist;
+	struct curl_slist *connect_to; /* tls-server-name: connect here, verify that name */
 	char errbuf[CURL_ERROR_SIZE];
 	int64_t due_ms;
 	size_t header_bytes;
 	bool too_big;
+	bool headers_too_big;   /* too_big came from the header cap, not the body cap */
 	bool consumer_stop;
 	struct http_batch *batch;
 };
@@ -197,8 +199,42 @@ priv_free(struct http_request *req)
 		curl_easy_cleanup(p->easy);
 	}
 	curl_slist_free_all(p->slist);
+	curl_slist_free_all(p->connect_to);
 	free(p);
 	req->priv = NULL;
+}
+
+/*
+ * kubeconfig's tls-server-name: libcurl has no option for "verify the certificate against another
+ * name", so the URL names that server (SNI and verification use it) and CURLOPT_CONNECT_TO sends
+ * the connection to the real host and port, as client-go does with ServerName.
+ */
+static void
+set_server_name(struct req_priv *p, CURL *e, const char *url, const char *server_name)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *rewritten = NULL;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_HOST, server_name, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &rewritten, 0) != CURLUE_OK) {
+		/* an unparsable URL fails in the transfer itself, with libcurl's message */
+		goto out;
+	}
+	{
+		char *entry = xasprintf("%s:%s:%s:%s", server_name, port, host, port);
+		p->connect_to = curl_slist_append(p->connect_to, entry);
+		free(entry);
+	}
+	(void)curl_easy_setopt(e, CURLOPT_URL, rewritten);
+	(void)curl_easy_setopt(e, CURLOPT_CONNECT_TO, p->connect_to);
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_free(rewritten);
+	curl_url_cleanup(u);
 }
 
 /* an easy handle for a new transfer: a pooled one (already reset) or a new one */
@@ -239,6 +275,8 @@ transfer_release(struct http *h, struct http_request *req)
 	p->easy = NULL;
 	curl_slist_free_all(p->slist);
 	p->slist = NULL;
+	curl_slist_free_all(p->connect_to);
+	p->connect_to = NULL;
 }
 
 void
@@ -290,6 +328,7 @@ on_header(char *data, size_t size, size_t nmemb, void *userdata)
 	p->header_bytes += n;
 	if (p->header_bytes > MAX_HEADER_BYTES) {
 		p->too_big = true;
+		p->headers_too_big = true;
 		return 0;
 	}
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
@@ -336,8 +375,11 @@ setup_easy(struct http_batch *b, struct http_request *req)
 	e = p->easy;
 	curl_slist_free_all(p->slist);
 	p->slist = NULL;
+	curl_slist_free_all(p->connect_to);
+	p->connect_to = NULL;
 	p->errbuf[0] = '\0';
 	p->too_big = false;
+	p->headers_too_big = false;
 	p->consumer_stop = false;
 	p->header_bytes = 0;
 
@@ -425,6 +467,9 @@ setup_easy(struct http_batch *b, struct http_request *req)
 		if (t->insecure) {
 			(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 			(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+		if (t->server_name != NULL && t->server_name[0] != '\0') {
+			set_server_name(p, e, req->url, t->server_name);
 		}
 	}
 }
@@ -557,6 +602,9 @@ classify(CURLcode rc, const struct req_priv *p)
 		return TRANSPORT_TLS;
 	case CURLE_WRITE_ERROR:
 		return p->too_big ? TRANSPORT_TOO_BIG : TRANSPORT_OTHER;
+	case CURLE_OUT_OF_MEMORY:
+		/* our allocations abort on failure: libcurl says this when one header line passes its 100 KiB cap */
+		return TRANSPORT_TOO_BIG;
 	default:
 		return TRANSPORT_OTHER;
 	}
@@ -600,6 +648,12 @@ finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
 			char d[32];
 			duration_format(d, sizeof(d), req->timeout_ms > 0 ? req->timeout_ms : 30000);
 			(void)error_set(&req->err, ERR_TIMEOUT, "no complete reply within %s", d);
+		} else if (req->transport == TRANSPORT_TOO_BIG && !p->too_big) {
+			(void)error_set(&req->err, ERR_TOO_BIG, "a reply header is too large (libcurl: %s); transfer stopped",
+					detail);
+		} else if (req->transport == TRANSPORT_TOO_BIG && p->headers_too_big) {
+			(void)error_set(&req->err, ERR_TOO_BIG, "reply headers larger than %d bytes; transfer stopped",
+					MAX_HEADER_BYTES);
 		} else if (req->transport == TRANSPORT_TOO_BIG) {
 			size_t cap = req->max_body != 0 ? req->max_body : HTTP_DEFAULT_MAX_BODY;
 			(void)error_set(&req->err, ERR_TOO_BIG, "reply larger than %zu bytes; transfer stopped", cap);

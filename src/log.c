@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "log.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,60 @@ log_github_mode(void)
 	return github;
 }
 
+/*
+ * The forms in which a server may echo a secret back: JSON string escaping (with and without
+ * "\/", as json-c writes it) and percent-encoding. The runner masks such variants in the log
+ * itself; the report, summary, outputs, issue and Slack message are ours to scrub.
+ */
+static void
+mask_variants(const char *secret)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct buf json = BUF_INIT, json_slash = BUF_INIT, url = BUF_INIT;
+	struct buf *const all[] = { &json, &json_slash, &url };
+	const unsigned char *p;
+	size_t i;
+
+	for (p = (const unsigned char *)secret; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf_putc(&json, '\\');
+			buf_putc(&json, (char)*p);
+			buf_putc(&json_slash, '\\');
+			buf_putc(&json_slash, (char)*p);
+		} else if (*p < 0x20) {
+			/* pairs of a control character and the letter of its short escape */
+			const char *esc = strchr("\bb\ff\nn\rr\tt", (int)*p);
+			if (esc != NULL) {
+				buf_printf(&json, "\\%c", esc[1]);
+				buf_printf(&json_slash, "\\%c", esc[1]);
+			} else {
+				buf_printf(&json, "\\u%04x", *p);
+				buf_printf(&json_slash, "\\u%04x", *p);
+			}
+		} else if (*p == '/') {
+			buf_putc(&json, '/');
+			buf_puts(&json_slash, "\\/");
+		} else {
+			buf_putc(&json, (char)*p);
+			buf_putc(&json_slash, (char)*p);
+		}
+		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+			buf_putc(&url, (char)*p);
+		} else {
+			buf_putc(&url, '%');
+			buf_putc(&url, hex[*p >> 4]);
+			buf_putc(&url, hex[*p & 15]);
+		}
+	}
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (strcmp(buf_str(all[i]), secret) != 0 && !strv_contains(secrets, buf_str(all[i]))) {
+			strv_push(&secrets, buf_steal(all[i]));
+		}
+		secret_wipe(all[i]->data, all[i]->len);
+		buf_dispose(all[i]);
+	}
+}
+
 void
 log_mask(const char *secret)
 {
@@ -62,6 +117,7 @@ log_mask(const char *secret)
 	if (p != secret && p[0] != '\0' && strlen(p) >= 4 && !strv_contains(secrets, p)) {
 		strv_push(&secrets, xstrdup(p));
 	}
+	mask_variants(secret);
 	if (github) {
 		wfcmd_format(&line, "add-mask", NULL, secret);
 		(void)fputs(buf_str(&line), stdout);

@@ -123,6 +123,8 @@ run(const struct config *cfg)
 	log_group_end();
 	if (rc == ERR_CONFIG) {
 		log_annotate(true, "invalid configuration", "%s", err.msg);
+		/* the cluster configuration is read before any request: kubeconfig.c only reads files */
+		log_info("nothing was sent: fix the input and run again");
 		exit_code = EXIT_CONFIG;
 		goto out;
 	}
@@ -159,7 +161,8 @@ run(const struct config *cfg)
 
 	if (g.cancelled) {
 		log_warn("cancelled (signal %d): in-flight requests abandoned, nothing rolled back", cancel_signal());
-		g.result = "failed";
+		/* not "failed": nothing was judged wrong, and a later step must be able to tell */
+		g.result = "cancelled";
 		exit_code = EXIT_GATE_FAILED;
 		exit_code = finish(&g, exit_code);
 		goto out;
@@ -172,7 +175,11 @@ run(const struct config *cfg)
 		rc = rollback_execute(&g, &err);
 		log_group_end();
 		if (rc == ERR_CANCELLED) {
+			/* a PATCH is sent whole or not at all (its batch ignores the signal); say which */
+			log_warn("cancelled (signal %d) during the rollback: %s", cancel_signal(),
+				 g.rollback.detail != NULL ? g.rollback.detail : "no rollback request was sent");
 			g.cancelled = true;
+			g.result = "cancelled";
 		}
 		exit_code = EXIT_GATE_FAILED;
 	} else {

@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 #include "markdown.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 void
 md_escape(struct buf *out, const char *s)
 {
-	for (; s != NULL && *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	/* scrubbed before escaping: an escaped secret ("ghs\_…") would no longer match a later scrub */
+	char *clean = log_scrub(s);
+	const char *p;
+
+	for (p = clean; p != NULL && *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
 		switch (c) {
 		case '&':
 			buf_puts(out, "&amp;");
@@ -51,14 +58,18 @@ md_escape(struct buf *out, const char *s)
 			break;
 		}
 	}
+	free(clean);
 }
 
 void
 md_code(struct buf *out, const char *s)
 {
+	char *clean = log_scrub(s);
+	const char *p;
+
 	buf_putc(out, '`');
-	for (; s != NULL && *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (p = clean; p != NULL && *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
 		if (c == '`') {
 			buf_putc(out, '\'');
 		} else if (c == '\n' || c == '\r' || c < 0x20) {
@@ -70,4 +81,5 @@ md_code(struct buf *out, const char *s)
 		}
 	}
 	buf_putc(out, '`');
+	free(clean);
 }

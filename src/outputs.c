@@ -43,10 +43,14 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 	}
 	put(out, "latency-ms", num, delim_seed);
 	put(out, "rolled-back", rolled ? "true" : "false", delim_seed);
+	/*
+	 * the revision restored, as `kubectl rollout undo --to-revision` names it: the controller
+	 * renumbers it afterwards (revision_after), which the report also carries
+	 */
 	for (i = 0; i < g->rollback.n && rev == 0; i++) {
 		const struct rollback_entry *e = &g->rollback.items[i];
 		if (e->outcome == ROLLBACK_DONE || e->outcome == ROLLBACK_DRY_RUN) {
-			rev = e->revision_after > 0 ? e->revision_after : e->revision_target;
+			rev = e->revision_target;
 		}
 	}
 	num[0] = '\0';

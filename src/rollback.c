@@ -28,6 +28,7 @@ struct cluster_item {
 	bool planned;              /* the Deployment and its history were read */
 	struct k8s_undo_plan plan;
 	bool validated;            /* the API accepted the patch with dryRun=All */
+	bool handled;              /* execute: sent, skipped or given up */
 	char *problem;             /* what preflight warned about */
 	struct json_object *patched; /* execute: the PATCH reply */
 	int64_t sent_ms;
@@ -114,9 +115,14 @@ entry_init(struct rollback_entry *e, const char *name, const char *namespace)
 }
 
 static void
-warn_item(struct cluster_item *it, struct rollback_entry *e, char *problem)
+warn_item(struct cluster_item *it, struct rollback_entry *e, bool quiet, char *problem)
 {
-	log_warn("rollback: deployment '%s': %s", it->name, problem);
+	if (quiet) {
+		/* planning again at failure time: execute reports the outcome */
+		log_debug("rollback: deployment '%s': %s", it->name, problem);
+	} else {
+		log_warn("rollback: deployment '%s': %s", it->name, problem);
+	}
 	set_str(&e->detail, xasprintf("preflight: %s", problem));
 	set_str(&it->problem, problem);
 }
@@ -149,7 +155,7 @@ preflight_item(struct gate *g, struct cluster *cl, size_t i, bool quiet, struct 
 		goto out;
 	}
 	if (rc < 0) {
-		warn_item(it, e, xstrdup(err->msg));
+		warn_item(it, e, quiet, xstrdup(err->msg));
 		error_clear(err);
 		rc = 0;
 		goto out;
@@ -163,17 +169,17 @@ preflight_item(struct gate *g, struct cluster *cl, size_t i, bool quiet, struct 
 	case K8S_UNDO_PATCH:
 		break;
 	case K8S_UNDO_NO_HISTORY:
-		warn_item(it, e, xasprintf("first deployment: nothing to roll back to (%s)", it->plan.message));
+		warn_item(it, e, quiet, xasprintf("first deployment: nothing to roll back to (%s)", it->plan.message));
 		goto out;
 	case K8S_UNDO_NOT_FOUND:
-		warn_item(it, e, xasprintf("to-revision %ld: %s", cfg->to_revision, it->plan.message));
+		warn_item(it, e, quiet, xasprintf("to-revision %ld: %s", cfg->to_revision, it->plan.message));
 		goto out;
 	case K8S_UNDO_PAUSED:
-		warn_item(it, e, xasprintf("the deployment is paused: %s", it->plan.message));
+		warn_item(it, e, quiet, xasprintf("the deployment is paused: %s", it->plan.message));
 		goto out;
 	case K8S_UNDO_MATCHES:
 	default:
-		warn_item(it, e, xasprintf("a rollback would change nothing: %s", it->plan.message));
+		warn_item(it, e, quiet, xasprintf("a rollback would change nothing: %s", it->plan.message));
 		goto out;
 	}
 
@@ -187,7 +193,7 @@ preflight_item(struct gate *g, struct cluster *cl, size_t i, bool quiet, struct 
 		goto out;
 	}
 	if (p.rc < 0) {
-		warn_item(it, e, xasprintf("the API refused a dry run of the rollback: %s", p.err.msg));
+		warn_item(it, e, quiet, xasprintf("the API refused a dry run of the rollback: %s", p.err.msg));
 		goto out;
 	}
 	it->validated = true;
@@ -342,8 +348,14 @@ replan(struct gate *g, struct cluster *cl, struct error *err)
 	return 0;
 }
 
+/*
+ * Sends the patches of the Deployments not handled yet. The first wave (final false) sends what
+ * preflight prepared and leaves the rest for after replan(), so that no network round trip comes
+ * between a failure and the prepared patches; the second wave (final true) gives up on what still
+ * could not be planned.
+ */
 static int
-send_patches(struct gate *g, struct cluster *cl, size_t *n_sent, struct error *err)
+send_patches(struct gate *g, struct cluster *cl, bool final, size_t *n_sent, struct error *err)
 {
 	const struct config *cfg = g->cfg;
 	struct k8s_patch *patches = xcalloc(cl->n + 1, sizeof(*patches));
@@ -351,10 +363,13 @@ send_patches(struct gate *g, struct cluster *cl, size_t *n_sent, struct error *e
 	size_t i, m = 0;
 	int rc;
 
-	*n_sent = 0;
 	for (i = 0; i < cl->n; i++) {
 		struct cluster_item *it = &cl->items[i];
 		struct rollback_entry *e = &g->rollback.items[i];
+		if (it->handled || (!it->planned && !final)) {
+			continue;
+		}
+		it->handled = true;
 		if (!it->planned) {
 			e->outcome = ROLLBACK_FAILED;
 			set_str(&e->detail, xasprintf("rollback impossible: %s", it->problem != NULL ? it->problem : "unknown"));
@@ -572,9 +587,12 @@ rollback_execute(struct gate *g, struct error *err)
 		log_error("%s", g->rollback.detail);
 		return 0;
 	}
-	rc = replan(g, cl, err);
+	rc = send_patches(g, cl, false, &sent, err);
 	if (rc == 0) {
-		rc = send_patches(g, cl, &sent, err);
+		rc = replan(g, cl, err);
+	}
+	if (rc == 0) {
+		rc = send_patches(g, cl, true, &sent, err);
 	}
 	if (rc == 0 && sent > 0) {
 		rc = wait_rollouts(g, cl, err);
@@ -622,9 +640,10 @@ rollback_execute(struct gate *g, struct error *err)
 		}
 	}
 	finish_result(g, verified, verify_detail);
-	if (strcmp(g->result, "rolled-back") == 0) {
-		log_info("rollback: %s", g->rollback.detail);
-	} else if (!cfg->dry_run) {
+	if (g->rollback.n == 1 && g->rollback.items[0].detail != NULL &&
+	    strcmp(g->rollback.detail, g->rollback.items[0].detail) == 0) {
+		/* already said, for the one deployment */
+	} else if (strcmp(g->result, "rollback-failed") == 0) {
 		log_error("rollback: %s", g->rollback.detail);
 	} else {
 		log_info("rollback: %s", g->rollback.detail);

@@ -16,8 +16,11 @@
 static const char *
 verdict_line(const struct gate *g)
 {
+	if (g->cancelled && g->rollback.outcome == ROLLBACK_NONE) {
+		return "Cancelled: the gate was stopped before it could decide; nothing was rolled back";
+	}
 	if (g->cancelled) {
-		return "Cancelled: the gate was stopped before it could decide";
+		return "Cancelled during the rollback: see the rollback row for what was sent";
 	}
 	if (strcmp(g->result, "passed") == 0) {
 		return "Release passed the gate";
@@ -157,7 +160,14 @@ render_rollback(struct buf *b, const struct gate *g)
 		md_escape(b, e->namespace);
 		buf_puts(b, "/");
 		md_escape(b, e->deployment);
-		buf_printf(b, " | %ld -> %ld | ", e->revision_before, e->revision_after > 0 ? e->revision_after : e->revision_target);
+		/* the restored revision keeps its old number here; the controller renumbers it (now N) */
+		if (e->revision_target <= 0) {
+			buf_printf(b, " | %ld | ", e->revision_before);
+		} else if (e->revision_after > 0 && e->revision_after != e->revision_target) {
+			buf_printf(b, " | %ld -> %ld (now %ld) | ", e->revision_before, e->revision_target, e->revision_after);
+		} else {
+			buf_printf(b, " | %ld -> %ld | ", e->revision_before, e->revision_target);
+		}
 		md_escape(b, e->images_before != NULL ? e->images_before : "?");
 		buf_puts(b, " -> ");
 		md_escape(b, e->images_after != NULL ? e->images_after : "?");

@@ -671,7 +671,7 @@ k8s_deployment_watch(struct k8s_client *c, const char *namespace, const char *na
 		}
 		if (status == 403) {
 			/* a Role without 'watch' still lets us follow the rollout, less promptly */
-			log_warn("  %s; following the rollout by reading the deployment instead", err->msg);
+			log_warn("rollback: %s; following the rollout by reading the deployment instead", err->msg);
 			error_clear(err);
 			polling = true;
 			continue;

@@ -148,7 +148,7 @@ with kube.launch(scenario={"revisions": [[1, "v1"], [3, "v3"], [7, "v7"]]},
     t.eq((e.get("revision_before"), e.get("revision_target"), e.get("revision_after")), (7, 3, 8),
          "sparse: report revisions before, target, after")
     t.eq((e.get("images_before"), e.get("images_after")), (img("v7"), img("v3")), "sparse: report images")
-    t.eq(r.outputs.get("rollback-revision"), "8", "sparse: output rollback-revision")
+    t.eq(r.outputs.get("rollback-revision"), "3", "sparse: output rollback-revision is the revision restored")
     ftp = e.get("failure_to_patch_ms")
     t.ok(isinstance(ftp, int) and 0 <= ftp < (500 if os.environ.get("ATOM_SAFETY_TEST_WRAPPER") else 50),
          "sparse: failure to PATCH in %s ms (< 50)" % ftp)
@@ -158,7 +158,7 @@ with kube.launch(scenario={"revisions": [[1, "v1"], [3, "v3"], [7, "v7"]]},
     checks = {c["name"]: c for c in r.report["checks"]}
     t.ok(checks.get("recovery-health", {}).get("status") == "pass" and
          checks.get("recovery-database", {}).get("status") == "pass", "sparse: recovery verified by health and database")
-    t.ok("### Rollback" in r.summary and "7 -> 8" in r.summary and img("v7") + " -> " + img("v3") in r.summary,
+    t.ok("### Rollback" in r.summary and "7 -> 3 (now 8)" in r.summary and img("v7") + " -> " + img("v3") in r.summary,
          "sparse: summary shows revision and images before and after")
     watches = [q for q in k.requests() if "watch=true" in q["path"]]
     t.ok(len(watches) >= 1 and "fieldSelector=metadata.name%3Datom" in watches[0]["path"],
@@ -177,6 +177,26 @@ with kube.launch(scenario={"revisions": [[1, "v1"], [3, "v3"], [7, "v7"]]},
     rvs = [int(q["path"].split("resourceVersion=")[1].split("&")[0]) for q in watches]
     t.ok(len(watches) >= 2 and rvs == sorted(rvs) and rvs[-1] > rvs[0],
          "to-revision 1: re-watched from the last resourceVersion seen (%s)" % rvs)
+
+# --- the gate starts before the controller has observed the deploy under test -------------------
+with kube.launch(scenario="history", config={"token": KTOKEN, "controller": {"mode": "off", "step_ms": 40}}) as k, \
+        bad_service() as s:
+    k.deploy(name="atom", tag="v3")  # generation bumped; no revision 3 yet
+
+    def controller_on():
+        end = time.monotonic() + 20
+        while time.monotonic() < end and not any("watch=true" in q["path"] for q in k.requests()):
+            time.sleep(0.05)
+        time.sleep(0.5)
+        k.config({"controller": {"mode": "normal"}})
+    th = threading.Thread(target=controller_on)
+    th.start()
+    r = gate(s, kubeconfig(k.url))
+    th.join()
+    t.ok(before_checks(r, "waiting for the controller to observe generation"), "not observed yet: preflight waited")
+    t.eq((entry(r).get("revision_before"), entry(r).get("revision_target")), (3, 2),
+         "not observed yet: undo targets revision 2 (v2), not 1")
+    t.eq(image_of(deployment(k)), img("v2"), "not observed yet: v2 restored") or t.diag(r.stdout)
 
 # --- first deployment, paused, template already matching: warnings at preflight, no PATCH -------
 for name, scen, words in (
@@ -296,11 +316,11 @@ with kube.launch(scenario="history", config={"token": KTOKEN}) as k, bad_service
     t.eq(k.requests(), [], "rollback off: the cluster is never contacted")
 
 # --- kubeconfig variants ------------------------------------------------------------------------
-def openssl_pair(name, cn):
+def openssl_pair(name, cn, san="IP:127.0.0.1,DNS:localhost"):
     key, cert = os.path.join(work, name + "-key.pem"), os.path.join(work, name + "-cert.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                     "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=" + cn,
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                    "-addext", "subjectAltName=" + san],
                    check=True, capture_output=True)
     return cert, key
 
@@ -409,6 +429,22 @@ if shutil.which("openssl"):
         r = gate(s, kubeconfig(k.url))
         t.ok(before_checks(r, "TLS failure talking to the Kubernetes API at " + k.url),
              "no CA: the TLS failure is named") or t.diag(r.stdout)
+
+    # tls-server-name: the certificate names only kube.internal; the URL says 127.0.0.1
+    ncert, nkey = openssl_pair("named", "kube.internal", san="DNS:kube.internal")
+    named_ca = open(ncert).read()
+    with kube.launch(scenario="history", config={"token": KTOKEN, "controller": FAST}, tls=(ncert, nkey)) as k, \
+            bad_service() as s:
+        cfg = json.loads(kubeconfig(k.url, ca=named_ca))
+        r = gate(s, json.dumps(cfg))
+        t.ok(before_checks(r, "TLS failure talking to the Kubernetes API at " + k.url),
+             "certificate for another name: refused, no silent downgrade") or t.diag(r.stdout)
+        k.reset(state=True)
+        cfg["clusters"][0]["cluster"]["tls-server-name"] = "kube.internal"
+        r = gate(s, json.dumps(cfg))
+        t.eq(r.outputs.get("result"), "rolled-back", "tls-server-name: verified against that name, rolled back") \
+            or t.diag(r.stdout)
+        t.ok(any(q["method"] == "PATCH" for q in k.requests()), "tls-server-name: the PATCH reached the real address")
 else:
     t.skip("kubeconfig over TLS", "openssl not found")
 

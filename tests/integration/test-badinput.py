@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Issue 8: bad input at every input declared in action.yml. Each gets exit 2 and one clear
+message naming the input, a secret input's value is never echoed, and nothing is sent anywhere:
+the service, Prometheus, the Kubernetes API, GitHub and Slack stand-ins all receive nothing.
+Inputs that have no invalid value (free text) are listed as such, and the test fails if
+action.yml declares an input this file does not cover. Two control runs with the valid
+configuration prove that every stand-in is reachable, so "received nothing" means something."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "servers"))
+from harness import ALL_INPUTS, SERVERS, TAP, Server, run_gate, service  # noqa: E402
+import kube  # noqa: E402
+
+PASSWORD = "pw-BadInput-4d1c-secret"
+TOKEN = "tok-BadInput-a7e2-access"
+PROM_TOKEN = "prom-BadInput-0b3f-bearer"
+GH_TOKEN = "ghs_BadInput6Zq1"
+KTOKEN = "ktok-BadInput-5c88-kube"
+URL_PASSWORD = "hunter2-BadInput-url"
+USER = "smoke_test"
+
+t = TAP()
+gh = Server(os.path.join(SERVERS, "github.py"), "--prefix", "/api/v3", "--config", json.dumps({"token": GH_TOKEN}))
+slack = Server(os.path.join(SERVERS, "slack.py"))
+HOOK = slack.url + "/services/T0BAD/B0BAD/hookBadInput9Qe2"
+SECRETS = [PASSWORD, TOKEN, PROM_TOKEN, GH_TOKEN, KTOKEN, URL_PASSWORD, HOOK, "SECRET-HOOK"]
+PROM_OK = {"status": "success", "data": {"resultType": "vector",
+                                         "result": [{"metric": {}, "value": [1700000000, "0.0005"]}]}}
+
+
+def kubeconfig(url, context="ci", server=None):
+    return json.dumps({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "test", "cluster": {"server": server or url}}],
+        "users": [{"name": "deployer", "user": {"token": KTOKEN}}],
+        "contexts": [{"name": context, "context": {"cluster": "test", "user": "deployer", "namespace": "default"}}],
+        "current-context": context})
+
+
+# (input, bad value, expected words in the message, other inputs for the case)
+CASES = [
+    ("url", "", "required but not set", {}),
+    ("url", "ftp://example.com", "http:// or https://", {}),
+    ("url", "http://", "with a host", {}),
+    ("url", "https://admin:" + URL_PASSWORD + "@example.com", "credentials in the URL", {}),
+    ("url", "http://example.com/#top", "fragment", {}),
+    ("url", "http://example.com/?q=1", "without a ?query", {}),
+    ("url", "http://exa mple.com", "whitespace", {}),
+    ("environment", "", "required but not set", {}),
+    ("environment", "prod uction", "expected a name", {}),
+    ("environment", "x" * 65, "at most 64", {}),
+    ("health-path", "health", "starting with '/'", {}),
+    ("health-path", "//evil.example/health", "starting with '/'", {}),
+    ("health-path", "/a b", "without spaces", {}),
+    ("db-health-path", "db", "starting with '/'", {}),
+    ("db-health-path", "/x#y", "starting with '/'", {}),
+    ("max-db-query-time", "fast", "duration", {}),
+    ("max-db-query-time", "0s", "greater than zero", {}),
+    ("max-db-query-time", "25h", "at most 24h", {}),
+    ("login-path", "login", "starting with '/'", {}),
+    ("login-path", "/a\tb", "starting with '/'", {}),
+    ("password", "", "give both or neither", {}),
+    ("username", "", "give both or neither", {}),
+    ("token-path", "data..token", "empty segment", {}),
+    ("token-path", "$.", "dotted path", {}),
+    ("token-path", "data.", "empty segment", {}),
+    ("token-path", "items[0]", "dotted path", {}),
+    ("endpoints", "FETCH /api/x", "line 1: unknown method", {}),
+    ("endpoints", "GET /ok\nGET api/x", "line 2", {}),
+    ("endpoints", "GET /x 2000", "status codes", {}),
+    ("endpoints", "GET /x 200 extra", "line 1", {}),
+    ("endpoints", "GET //evil.example/x", "line 1", {}),
+    ("request-timeout", "10", "duration", {}),
+    ("request-timeout", "0s", "greater than zero", {}),
+    ("request-timeout", "25h", "at most 24h", {}),
+    ("retries", "-1", "whole number from 0 to 10", {}),
+    ("retries", "11", "whole number from 0 to 10", {}),
+    ("retries", "three", "whole number from 0 to 10", {}),
+    ("retries", "1.5", "whole number from 0 to 10", {}),
+    ("wait-timeout", "soon", "duration", {}),
+    ("wait-timeout", "-1s", "duration", {}),
+    ("dry-run", "yes", "true or false", {}),
+    ("dry-run", "1", "true or false", {}),
+    ("prometheus-url", "prom:9090", "http:// or https://", {}),
+    ("prometheus-url", "https://admin:" + URL_PASSWORD + "@prom.example", "credentials in the URL", {}),
+    ("error-rate-query", "x" * 8193, "at most 8192", {}),
+    ("max-error-rate", "150%", "from 0% to 100%", {}),
+    ("max-error-rate", "-1", "percentage", {}),
+    ("max-error-rate", "nan", "percentage", {}),
+    ("max-error-rate", "1.5", "from 0% to 100%", {}),
+    ("latency-query", "x" * 8193, "at most 8192", {}),
+    ("max-latency", "fast", "duration", {}),
+    ("max-latency", "0ms", "greater than zero", {}),
+    ("monitor-duration", "5 minutes", "duration", {}),
+    ("monitor-duration", "-1m", "duration", {}),
+    ("monitor-interval", "0s", "greater than zero", {}),
+    ("monitor-interval", "x", "duration", {}),
+    ("monitor-interval", "10m", "longer than 'monitor-duration'", {"monitor-duration": "1m"}),
+    ("on-no-data", "ignore", "pass, warn or fail", {}),
+    ("on-no-data", "WARN", "pass, warn or fail", {}),
+    ("on-query-error", "pass", "warn or fail", {}),
+    ("rollback", "maybe", "true or false", {}),
+    ("kubeconfig", "not: [valid", "invalid YAML", {}),
+    ("kubeconfig", "apiVersion: v1\nkind: Config\n", "context", {}),
+    ("kubeconfig", "@@@", "", {}),
+    ("kubeconfig", "SERVER:ftp://127.0.0.1:9", "http:// or https://", {}),
+    ("kube-context", "nope", "'nope' not found", {}),
+    ("namespace", "Bad_NS", "Kubernetes namespace", {}),
+    ("namespace", "-x", "Kubernetes namespace", {}),
+    ("namespace", "a" * 64, "Kubernetes namespace", {}),
+    ("deployment", " , ", "at least one Deployment", {}),
+    ("deployment", "Bad_Name", "Kubernetes names", {}),
+    ("deployment", "-lead", "Kubernetes names", {}),
+    ("to-revision", "abc", "revision number", {}),
+    ("to-revision", "0", "revision number", {}),
+    ("to-revision", "-1", "revision number", {}),
+    ("to-revision", "1234567890", "revision number", {}),
+    ("rollback-timeout", "0s", "greater than zero", {}),
+    ("rollback-timeout", "x", "duration", {}),
+    ("create-issue", "sure", "true or false", {}),
+    ("slack-webhook-url", "hooks.slack.com/services/SECRET-HOOK", "http:// or https://", {}),
+    ("slack-notify", "sometimes", "failure or always", {}),
+    ("slack-notify", "never", "failure or always", {}),
+]
+
+# inputs without an invalid value of their own, and why
+FREE_TEXT = {
+    "prometheus-token": "any text is a token (masked); a wrong one is the server's 401, at run time",
+    "github-token": "any text is a token (masked); a wrong one is GitHub's 401, reported as a warning",
+    "issue-labels": "any comma-separated text; GitHub decides which labels it accepts",
+}
+
+SECRET_INPUTS = {"password", "prometheus-token", "github-token", "slack-webhook-url"}
+
+covered = {c[0] for c in CASES} | set(FREE_TEXT)
+t.ok(len(ALL_INPUTS) >= 36, "action.yml read: %d inputs" % len(ALL_INPUTS))
+t.eq(sorted(set(ALL_INPUTS) - covered), [], "every input of action.yml has a bad-value case or is free text")
+t.eq(sorted(covered - set(ALL_INPUTS)), [], "no case for an input action.yml does not declare")
+for name, why in sorted(FREE_TEXT.items()):
+    t.ok(True, "%s: no invalid value: %s" % (name, why))
+
+with service("healthy", {"users": {USER: PASSWORD}, "token": TOKEN}) as svc, \
+        service("healthy", {"token": PROM_TOKEN,
+                            "routes": {"GET /api/v1/query": {"status": 200, "body": PROM_OK}}}) as prom, \
+        kube.launch(scenario="history", config={"token": KTOKEN, "controller": {"mode": "normal", "step_ms": 40}}) as k:
+    ENV = {"GITHUB_API_URL": gh.url + "/api/v3"}
+    STANDINS = {"service": svc.requests, "prometheus": prom.requests, "kubernetes": k.requests,
+                "github": gh.requests, "slack": slack.requests}
+
+    def valid(**kw):
+        b = {"url": svc.url, "environment": "staging", "username": USER, "password": PASSWORD,
+             "endpoints": "GET /api/projects", "prometheus-url": prom.url, "prometheus-token": PROM_TOKEN,
+             "kubeconfig": kubeconfig(k.url), "rollback": "true", "github-token": GH_TOKEN,
+             "create-issue": "true", "slack-webhook-url": HOOK, "slack-notify": "always"}
+        b.update(kw)
+        return b
+
+    def received():
+        return {name: len(get()) for name, get in STANDINS.items() if len(get()) > 0}
+
+    for name, value, words, extra in CASES:
+        if name == "kubeconfig" and value.startswith("SERVER:"):
+            value = kubeconfig(k.url, server=value[len("SERVER:"):])
+        inputs = valid(**extra)
+        inputs[name] = value
+        r = run_gate(inputs, env=ENV, timeout=60)
+        out = r.stdout + r.stderr
+        # annotation data is %-escaped for the runner (ActionCommand.cs): read it as the runner does
+        lines = [l.replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%") for l in out.splitlines()
+                 if "invalid input '%s'" % name in l]
+        shown = repr(value) if len(value) < 40 else repr(value[:37] + "...")
+        t.eq(r.rc, 2, "%s=%s: exit 2" % (name, shown))
+        t.ok(lines and words in lines[0], "%s=%s: the message names it and says why (%r)" % (name, shown, words),
+             diag=out[-600:])
+        visible = "\n".join(l for l in out.splitlines() if not l.startswith("::add-mask::"))
+        echoed = [s for s in SECRETS if s in visible]
+        t.eq(echoed, [], "%s=%s: no secret echoed" % (name, shown))
+        t.ok("nothing was sent" in out, "%s: says nothing was sent" % name)
+        t.eq(received(), {}, "%s=%s: every stand-in received nothing" % (name, shown))
+        t.ok(not os.path.exists(os.path.join(r.tmp, "atom-safety-report.json")) or r.report is not None,
+             "%s: no half-written report" % name)
+
+    # the controls: the same configuration, valid, reaches every stand-in
+    r = run_gate(valid(), env=ENV, timeout=60)
+    t.eq(r.rc, 0, "control 1 (healthy, slack-notify: always): exit 0", ) or t.diag(r.dump()[-1500:])
+    got = received()
+    for name in ("service", "prometheus", "kubernetes", "slack"):
+        t.ok(got.get(name, 0) > 0, "control 1: %s reachable (%d requests)" % (name, got.get(name, 0)))
+    svc.config({"routes": {"GET /api/projects": {"status": 500, "body": {"error": "boom"}}}})
+    r = run_gate(valid(), env=ENV, timeout=60)
+    t.eq(r.rc, 1, "control 2 (bad release): exit 1") or t.diag(r.dump()[-1500:])
+    t.ok(received().get("github", 0) > 0, "control 2: github reachable (an issue was opened)")
+
+gh.stop()
+slack.stop()
+t.done()
