@@ -72,7 +72,7 @@ run_path(const char *path, size_t *count)
 	struct stat st;
 	DIR *d;
 	struct dirent *ent;
-	char **names = NULL;
+	char **names = NULL, **grown;
 	size_t n = 0, i;
 	int rc = 0;
 
@@ -93,9 +93,14 @@ run_path(const char *path, size_t *count)
 		if (ent->d_name[0] == '.') {
 			continue;
 		}
-		names = realloc(names, (n + 1) * sizeof(*names));
+		grown = realloc(names, (n + 1) * sizeof(*names));
 		len = strlen(path) + strlen(ent->d_name) + 2;
-		if (names == NULL || (names[n] = malloc(len)) == NULL) {
+		if (grown == NULL) {
+			abort();
+		}
+		names = grown;
+		names[n] = malloc(len);
+		if (names[n] == NULL) {
 			abort();
 		}
 		(void)snprintf(names[n], len, "%s/%s", path, ent->d_name);

@@ -834,7 +834,7 @@ quote_value(struct buf *b, const char *value)
 {
 	size_t i;
 
-	for (i = 0; value[i] != '\0' && i < 80; i++) {
+	for (i = 0; i < 80 && value[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)value[i];
 		if (c == '\n') {
 			buf_puts(b, "\\n");

@@ -20,6 +20,21 @@ jsonh_parse(struct json_object **out, const char *data, size_t len, struct error
 	if (len > (size_t)INT_MAX / 2) {
 		return error_set(err, ERR_PARSE, "invalid JSON: document too large");
 	}
+	/*
+	 * json-c 0.16's JSON_TOKENER_VALIDATE_UTF8 lets overlong forms through (C0 9B): such bytes
+	 * would make the report, the issue and the Slack payload invalid, so check strictly first
+	 */
+	for (i = 0; i < len; i++) {
+		size_t n;
+		if ((unsigned char)data[i] < 0x80) {
+			continue;
+		}
+		n = utf8_char_len((const unsigned char *)data + i, len - i);
+		if (n == 0) {
+			return error_set(err, ERR_PARSE, "invalid JSON: invalid UTF-8 at byte %zu", i);
+		}
+		i += n - 1;
+	}
 	tok = json_tokener_new_ex(JSONH_MAX_DEPTH);
 	if (tok == NULL) {
 		return error_set(err, ERR_PARSE, "invalid JSON: out of memory");

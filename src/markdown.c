@@ -72,7 +72,7 @@ md_code(struct buf *out, const char *s)
 		unsigned char c = (unsigned char)*p;
 		if (c == '`') {
 			buf_putc(out, '\'');
-		} else if (c == '\n' || c == '\r' || c < 0x20) {
+		} else if (c < 0x20) {
 			buf_putc(out, ' ');
 		} else if (c == '|') {
 			buf_puts(out, "\\|");

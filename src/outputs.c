@@ -73,6 +73,7 @@ outputs_write(const struct gate *g, const char *report, struct error *err)
 	const char *path = g->cfg->ctx.output_path;
 	struct buf b = BUF_INIT;
 	FILE *f;
+	bool ok = false;
 	int rc = 0;
 
 	if (path == NULL) {
@@ -83,7 +84,12 @@ outputs_write(const struct gate *g, const char *report, struct error *err)
 	}
 	outputs_render(&b, g, report, NULL);
 	f = fopen(path, "a");
-	if (f == NULL || fputs(buf_str(&b), f) < 0 || fclose(f) != 0) {
+	if (f != NULL) {
+		ok = fputs(buf_str(&b), f) >= 0;
+		/* closed whatever happened: a failed write must not leak the stream */
+		ok = fclose(f) == 0 && ok;
+	}
+	if (!ok) {
 		rc = error_set(err, ERR_IO, "cannot append to GITHUB_OUTPUT %s: %s", path, strerror(errno));
 	}
 	buf_dispose(&b);

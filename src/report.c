@@ -192,6 +192,7 @@ report_write(const struct gate *g, int exit_code, const char *path, struct error
 	char *text = log_scrub(jsonh_to_string(root, true));
 	char *tmp = xasprintf("%s.tmp", path);
 	FILE *f;
+	bool ok;
 	int rc = 0;
 
 	f = fopen(tmp, "w");
@@ -199,7 +200,10 @@ report_write(const struct gate *g, int exit_code, const char *path, struct error
 		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (fputs(text, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0) {
+	ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+	/* closed whatever happened: a failed write must not leak the stream */
+	ok = fclose(f) == 0 && ok;
+	if (!ok) {
 		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", tmp, strerror(errno));
 		(void)remove(tmp);
 		goto out;

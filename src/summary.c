@@ -232,6 +232,7 @@ summary_write(const struct gate *g, struct error *err)
 	struct buf b = BUF_INIT;
 	size_t room = SUMMARY_LIMIT;
 	FILE *f;
+	bool ok = false;
 	int rc = 0;
 
 	if (path == NULL) {
@@ -247,7 +248,12 @@ summary_write(const struct gate *g, struct error *err)
 	}
 	summary_render(&b, g, room - 1);
 	f = fopen(path, "a");
-	if (f == NULL || fputs(buf_str(&b), f) < 0 || fclose(f) != 0) {
+	if (f != NULL) {
+		ok = fputs(buf_str(&b), f) >= 0;
+		/* closed whatever happened: a failed write must not leak the stream */
+		ok = fclose(f) == 0 && ok;
+	}
+	if (!ok) {
 		rc = error_set(err, ERR_IO, "cannot append to GITHUB_STEP_SUMMARY %s: %s", path, strerror(errno));
 	}
 	buf_dispose(&b);

@@ -32,6 +32,11 @@ uint32_t random_u32(void);
 /* writes 2*n hex digits and a NUL into out */
 void random_hex(char *out, size_t n);
 
+/*
+ * Length of the multi-byte UTF-8 character at p (p[0] >= 0x80, at most left bytes), or 0 when
+ * it is not one: overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+ */
+size_t utf8_char_len(const unsigned char *p, size_t left);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_ieq(const char *a, const char *b);
 /* returns a trimmed copy */

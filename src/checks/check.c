@@ -65,41 +65,6 @@ check_list_dispose(struct check_list *list)
 	list->n = 0;
 }
 
-/* length of the valid UTF-8 sequence at p (at most left bytes), 0 when it is not one */
-static size_t
-utf8_sequence(const unsigned char *p, size_t left)
-{
-	size_t n, i;
-	unsigned cp;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1fu;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		cp = p[0] & 0x0fu;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (left < n) {
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80) {
-			return 0;
-		}
-		cp = (cp << 6) | (p[i] & 0x3fu);
-	}
-	/* overlong forms, surrogates and values past U+10FFFF are not UTF-8 */
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
-		return 0;
-	}
-	return n;
-}
-
 char *
 check_excerpt(const char *data, size_t len, size_t max)
 {
@@ -118,7 +83,7 @@ check_excerpt(const char *data, size_t len, size_t max)
 			buf_putc(&b, ' ');
 			space = false;
 		}
-		n = c >= 0x80 ? utf8_sequence((const unsigned char *)data + i, len - i) : 0;
+		n = c >= 0x80 ? utf8_char_len((const unsigned char *)data + i, len - i) : 0;
 		if (c < 0x20 || c == 0x7f) {
 			buf_putc(&b, '?');
 		} else if (c < 0x80) {

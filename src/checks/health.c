@@ -157,13 +157,11 @@ database_judge(struct check_result *r, const struct http_request *req, int64_t m
 		(void)snprintf(value, sizeof(value), "HTTP %ld", req->resp.status);
 	}
 	if (pool != NULL && json_object_is_type(pool, json_type_object)) {
-		bool first = true;
 		buf_puts(&detail, ", pool");
 		json_object_object_foreach(pool, key, val)
 		{
 			const char *text = json_object_get_string(val);
-			buf_printf(&detail, "%s%s=%s", first ? " " : " ", key, text != NULL ? text : "null");
-			first = false;
+			buf_printf(&detail, " %s=%s", key, text != NULL ? text : "null");
 		}
 	}
 	if (max_query_ms >= 0) {

@@ -21,6 +21,7 @@ GH_TOKEN = "ghs_BadInput6Zq1"
 KTOKEN = "ktok-BadInput-5c88-kube"
 URL_PASSWORD = "hunter2-BadInput-url"
 USER = "smoke_test"
+WRAPPED = bool(os.environ.get("ATOM_SAFETY_TEST_WRAPPER"))  # valgrind: ~1 s per run
 
 t = TAP()
 gh = Server(os.path.join(SERVERS, "github.py"), "--prefix", "/api/v3", "--config", json.dumps({"token": GH_TOKEN}))
@@ -161,7 +162,11 @@ with service("healthy", {"users": {USER: PASSWORD}, "token": TOKEN}) as svc, \
     def received():
         return {name: len(get()) for name, get in STANDINS.items() if len(get()) > 0}
 
+    seen = set()
     for name, value, words, extra in CASES:
+        if WRAPPED and name in seen:
+            continue  # under valgrind, one case per input: the parsing is the same code
+        seen.add(name)
         if name == "kubeconfig" and value.startswith("SERVER:"):
             value = kubeconfig(k.url, server=value[len("SERVER:"):])
         inputs = valid(**extra)

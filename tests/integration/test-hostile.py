@@ -316,7 +316,8 @@ if gen.returncode != 0:
 else:
     with service("healthy", {"users": {USER: PASSWORD}, "token": TOKEN}, tls=(cert, key)) as s:
         t.ok(s.url.startswith("https://"), "TLS stand-in serves https")
-        r = gate(s.url, endpoints="GET /api/projects", retries="3")
+        # a generous timeout: under valgrind a TLS handshake alone takes seconds
+        r = gate(s.url, endpoints="GET /api/projects", retries="3", request_timeout="30s")
         t.eq(r.rc, 1, "self-signed certificate: exit 1")
         v, d = check(r, "health").get("value"), detail(r, "health")
         t.eq(v, "TLS failure", "self-signed certificate: value 'TLS failure'")
