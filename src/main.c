@@ -179,7 +179,8 @@ run(const struct config *cfg)
 			log_warn("cancelled (signal %d) during the rollback: %s", cancel_signal(),
 				 g.rollback.detail != NULL ? g.rollback.detail : "no rollback request was sent");
 			g.cancelled = true;
-			g.result = "cancelled";
+			/* the verdict stands (failed); the rollback was cut short, so it is not verified */
+			g.result = "rollback-failed";
 		}
 		exit_code = EXIT_GATE_FAILED;
 	} else {

@@ -113,7 +113,8 @@ rate_limited(const struct http_response *resp, int64_t *wait_ms)
 		if (reset != NULL) {
 			char *end;
 			long long at = strtoll(reset, &end, 10);
-			if (end != reset && *end == '\0') {
+			/* epoch seconds; anything that would overflow in milliseconds is not a reset time */
+			if (end != reset && *end == '\0' && at >= 0 && at <= INT64_MAX / 1000) {
 				int64_t w = (int64_t)at * 1000 - wall_ms();
 				/* the reset second itself may still be limited: one more second */
 				*wait_ms = (w < 0 ? 0 : w) + 1000;

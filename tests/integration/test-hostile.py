@@ -40,7 +40,7 @@ def is_asan(path):
 
 
 ASAN = is_asan(harness.BIN)
-RSS_LIMIT_KB = 200 * 1024 if ASAN else 30 * 1024
+RSS_LIMIT_KB = 64 * 1024 if ASAN else 30 * 1024  # measured: ~13 MB plain, ~25 MB ASan
 SLACK_S = 6.0 if WRAPPED else 0.0  # extra seconds a timing bound allows under valgrind
 
 
