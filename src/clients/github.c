@@ -358,6 +358,12 @@ github_link_next(const char *link)
 		if (gt == NULL) {
 			return NULL;
 		}
+		/* a URI reference holds no '<': an unclosed one before is junk, the link starts at the last */
+		for (const char *q = lt + 1; q < gt; q++) {
+			if (*q == '<') {
+				lt = q;
+			}
+		}
 		next_lt = strchr(gt + 1, '<');
 		params_end = next_lt != NULL ? next_lt : gt + 1 + strlen(gt + 1);
 		if (rel_has_next(gt + 1, (size_t)(params_end - (gt + 1)))) {

@@ -16,7 +16,7 @@ import types
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "servers"))
 import harness  # noqa: E402
-from harness import TAP, leaked, run_gate, service  # noqa: E402
+from harness import TAP, check, leaked, run_gate, sent, service  # noqa: E402
 
 PASSWORD = "pw-Cancel-5e02a-secret"
 TOKEN = "tok-Cancel-b81f7-access-token"
@@ -78,15 +78,6 @@ def run_cancelled(inputs, trigger, sig=signal.SIGTERM, env=None, timeout=60):
     return r
 
 
-def check(r, name):
-    for c in (r.report or {}).get("checks", []):
-        if c["name"] == name:
-            return c
-    return {}
-
-
-def sent(s, path):
-    return [q for q in s.requests() if q["path"].split("?")[0] == path]
 
 
 def base_inputs(s, **kw):

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
-from harness import TAP, leaked, run_gate, service  # noqa: E402
+from harness import TAP, check, leaked, run_gate, sent, service  # noqa: E402
 
 PASSWORD = "pw-Hostile-7c41e-secret"
 TOKEN = "tok-Hostile-93ab2-access-token"
@@ -75,19 +75,10 @@ def gate(url, measure=False, **inputs):
     return r
 
 
-def check(r, name):
-    for c in (r.report or {}).get("checks", []):
-        if c["name"] == name:
-            return c
-    return {}
-
 
 def detail(r, name):
     return check(r, name).get("detail") or ""
 
-
-def sent(s, path):
-    return [q for q in s.requests() if q["path"].split("?")[0] == path]
 
 
 def rss_ok(r, what):

@@ -497,6 +497,19 @@ def run_gate(inputs, env=None, timeout=120, args=()):
     return r
 
 
+def check(result, name):
+    """The report's entry for the check called name, or {} when there is none."""
+    for c in (result.report or {}).get("checks", []):
+        if c.get("name") == name:
+            return c
+    return {}
+
+
+def sent(server, path):
+    """The requests a stand-in server received for path (query ignored)."""
+    return [q for q in server.requests() if q["path"].split("?")[0] == path]
+
+
 def leaked(secrets, result, extra_texts=()):
     """Secrets (non-empty strings) found in the gate's stdout/stderr (lines
     starting with '::add-mask::' ignored), step summary, GITHUB_OUTPUT, report,
