@@ -588,9 +588,10 @@ parse_environment(struct config *cfg, void *field, const char *value, struct err
 
 	for (i = 0; value[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)value[i];
-		if (!isalnum(c) && c != '-' && c != '_' && c != '.' && c != '/') {
+		/* GitHub environment names may hold spaces ("Production EU"); nothing that breaks a line */
+		if (!isalnum(c) && strchr("-_./() ", c) == NULL) {
 			return error_set(err, ERR_CONFIG,
-					 "expected a name of letters, digits, '-', '_', '.' or '/' (such as staging or production)");
+					 "expected a name of letters, digits, spaces or -_./() (such as staging or production)");
 		}
 	}
 	if (i > 64) {

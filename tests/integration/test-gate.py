@@ -189,7 +189,7 @@ bad = [
     ("url", "ftp://example.com", "invalid input 'url'"),
     ("url", "", "invalid input 'url'"),
     ("environment", "", "invalid input 'environment'"),
-    ("environment", "prod uction", "invalid input 'environment'"),
+    ("environment", "prod\tuction", "invalid input 'environment'"),
     ("request-timeout", "10", "invalid input 'request-timeout'"),
     ("request-timeout", "0s", "invalid input 'request-timeout'"),
     ("wait-timeout", "soon", "invalid input 'wait-timeout'"),
