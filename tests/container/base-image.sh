@@ -47,7 +47,7 @@ if [[ ${ATOM_BASE_REBUILD:-} != 1 ]] && { image_exists "$IMAGE" || image_exists 
     exit 0
 fi
 
-cache=${ATOM_CACHE:-$HOME/.cache/atom-safety}
+cache=${ATOM_CACHE:-${HOME:-/root}/.cache/atom-safety}
 tarball=$cache/debian-$SUITE-slim-$(dpkg --print-architecture 2>/dev/null || uname -m).tar
 mkdir -p "$cache"
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VERSION=0.6.0
-dir=${ATOM_CACHE:-$HOME/.cache/atom-safety}/npm-action-validator-$VERSION
+dir=${ATOM_CACHE:-${HOME:-/root}/.cache/atom-safety}/npm-action-validator-$VERSION
 bin=$dir/node_modules/.bin/action-validator
 if ! command -v npm >/dev/null; then
 	echo "SKIP: npm is not installed (.ci/install-deps installs it)"
