@@ -233,8 +233,12 @@ smoke_run(struct gate *g, struct error *err)
 	} else {
 		struct check_result *r = check_list_add(&g->checks, "login", PHASE_SMOKE);
 		check_set(r, CHECK_SKIP, NULL, NULL, "username and password are not set: authenticated checks skipped");
-		log_warn("username and password are not set: login and the %zu authenticated endpoint checks are skipped",
-			 cfg->n_endpoints);
+		if (cfg->n_endpoints > 0) {
+			log_warn("username and password are not set: login and the %zu authenticated endpoint check%s are skipped",
+				 cfg->n_endpoints, cfg->n_endpoints == 1 ? "" : "s");
+		} else {
+			log_warn("username and password are not set: the authenticated smoke checks are skipped");
+		}
 	}
 	for (i = 0; i < cfg->n_endpoints; i++) {
 		struct smoke_item *it = &s.items[n++];
