@@ -405,9 +405,7 @@ setup_easy(struct http_batch *b, struct http_request *req)
 	if (b->h->share != NULL) {
 		(void)curl_easy_setopt(e, CURLOPT_SHARE, b->h->share);
 	}
-	if (log_debug_enabled()) {
-		/* never CURLOPT_VERBOSE: it prints Authorization headers */
-	}
+	/* never CURLOPT_VERBOSE, even with --verbose: it prints Authorization headers */
 
 	if (strcmp(method, "GET") == 0) {
 		(void)curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -625,7 +623,6 @@ finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
 	req->transport = classify(rc, p);
 	if (req->transport == TRANSPORT_OK) {
 		const char *ct = NULL;
-		curl_off_t ra = -1;
 		long version = 0;
 		req->resp.status = status;
 		(void)curl_easy_getinfo(p->easy, CURLINFO_CONTENT_TYPE, &ct);
@@ -634,11 +631,12 @@ finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
 		(void)curl_easy_getinfo(p->easy, CURLINFO_HTTP_VERSION, &version);
 		req->resp.http_version = version == CURL_HTTP_VERSION_2_0 ? 20 : 11;
 		req->resp.retry_after_ms = -1;
-		if (http_response_header(&req->resp, "retry-after") != NULL) {
-			req->resp.retry_after_ms =
-				retry_after_parse(http_response_header(&req->resp, "retry-after"), wall_ms() / 1000);
+		{
+			const char *ra = http_response_header(&req->resp, "retry-after");
+			if (ra != NULL) {
+				req->resp.retry_after_ms = retry_after_parse(ra, wall_ms() / 1000);
+			}
 		}
-		(void)ra;
 		error_clear(&req->err);
 	} else {
 		const char *detail = p->errbuf[0] != '\0' ? p->errbuf : curl_easy_strerror(rc);

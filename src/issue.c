@@ -148,16 +148,6 @@ issue_fingerprint(char out[ISSUE_FINGERPRINT_HEX + 1], const char *environment, 
 
 /* --- small helpers ------------------------------------------------------------------------ */
 
-/* largest length <= max that does not split a UTF-8 sequence of s */
-static size_t
-utf8_floor(const char *s, size_t max)
-{
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80) {
-		max--;
-	}
-	return max;
-}
-
 static const char *
 first_deployment(const struct config *cfg)
 {

@@ -198,5 +198,16 @@ jsonh_to_string(struct json_object *obj, bool pretty)
 {
 	int flags = JSON_C_TO_STRING_NOSLASHESCAPE | (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
 							    : JSON_C_TO_STRING_PLAIN);
-	return json_object_to_json_string_ext(obj, flags);
+	const char *text = json_object_to_json_string_ext(obj, flags);
+
+	/*
+	 * json-c writes string bytes >= 0x80 as they are, valid or not; outside text (a proxy's HTML,
+	 * a cut error message) must not make the report, the issue or the Slack payload invalid JSON.
+	 * Those bytes only occur inside strings, so '?' in their place keeps the document well formed.
+	 * The buffer is json-c's own print buffer, owned by obj.
+	 */
+	if (text != NULL) {
+		utf8_sanitize((char *)text, strlen(text));
+	}
+	return text;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "jsonh.h"
 #include "log.h"
 #include "util.h"
@@ -163,7 +164,14 @@ report_build(const struct gate *g, int exit_code)
 	jsonh_add(metrics, "latency_ms",
 		  g->metrics.latency_set && isfinite(g->metrics.latency_ms) ? json_object_new_double(g->metrics.latency_ms) : NULL);
 	jsonh_add(metrics, "max_latency_ms", cfg->max_latency_ms >= 0 ? json_object_new_int64(cfg->max_latency_ms) : NULL);
-	add_opt_string(metrics, "prometheus_url", cfg->prometheus_url);
+	if (cfg->prometheus_url != NULL) {
+		/* a ?query may carry a tenant key: the report, like the log, shows the URL without it */
+		char *shown = http_url_for_log(cfg->prometheus_url);
+		jsonh_add_string(metrics, "prometheus_url", shown);
+		free(shown);
+	} else {
+		jsonh_add(metrics, "prometheus_url", NULL);
+	}
 	jsonh_add_string(metrics, "error_rate_query", cfg->error_rate_query);
 	jsonh_add_string(metrics, "latency_query", cfg->latency_query);
 	jsonh_add(root, "metrics", metrics);

@@ -391,12 +391,21 @@ file_read(const char *path, size_t max, size_t *len_out)
 	for (;;) {
 		size_t n;
 		if (cap - len < 4096) {
-			cap = cap == 0 ? 8192 : cap * 2;
-			data = xrealloc(data, cap + 1);
+			/* grown by copy and wipe, not realloc: these files hold keys and tokens */
+			size_t new_cap = cap == 0 ? 8192 : cap * 2;
+			char *grown = xmalloc(new_cap + 1);
+			if (data != NULL) {
+				memcpy(grown, data, len);
+				secret_wipe(data, cap + 1);
+				free(data);
+			}
+			data = grown;
+			cap = new_cap;
 		}
 		n = fread(data + len, 1, cap - len, f);
 		len += n;
 		if (len > max) {
+			secret_wipe(data, cap + 1);
 			free(data);
 			(void)fclose(f);
 			errno = EFBIG;
@@ -415,4 +424,34 @@ file_read(const char *path, size_t max, size_t *len_out)
 		*len_out = len;
 	}
 	return data;
+}
+
+size_t
+utf8_floor(const char *s, size_t max)
+{
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80) {
+		max--;
+	}
+	return max;
+}
+
+void
+utf8_sanitize(char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		n = utf8_char_len((const unsigned char *)s + i, len - i);
+		if (n == 0) {
+			s[i++] = '?';
+		} else {
+			i += n;
+		}
+	}
 }

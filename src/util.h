@@ -37,6 +37,10 @@ void random_hex(char *out, size_t n);
  * it is not one: overlong forms, surrogates and values past U+10FFFF are not UTF-8.
  */
 size_t utf8_char_len(const unsigned char *p, size_t left);
+/* the largest length <= max (max <= strlen(s)) that does not split a UTF-8 sequence of s */
+size_t utf8_floor(const char *s, size_t max);
+/* replaces every byte that is not part of valid UTF-8 with '?', in place (length unchanged) */
+void utf8_sanitize(char *s, size_t len);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_ieq(const char *a, const char *b);
 /* returns a trimmed copy */

@@ -62,6 +62,16 @@ wait_until_passing(struct gate *g, struct check_result *r, const char *path, int
 		memset(&req, 0, sizeof(req));
 		req.url = url;
 		req.timeout_ms = cfg->request_timeout_ms;
+		if (wait_ms > 0) {
+			/* a request started near the deadline must not stretch the wait by a request-timeout */
+			int64_t left = deadline - clock_ms();
+			if (left < 500) {
+				left = 500;
+			}
+			if (left < req.timeout_ms) {
+				req.timeout_ms = left;
+			}
+		}
 		req.idempotent = true;
 		req.max_retries = wait_ms > 0 ? 0 : -1;
 		attempt++;

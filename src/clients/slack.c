@@ -119,16 +119,6 @@ slack_code(struct buf *out, const char *s)
 	buf_dispose(&tmp);
 }
 
-/* largest length <= max that does not split a UTF-8 sequence */
-static size_t
-utf8_floor(const char *s, size_t max)
-{
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80) {
-		max--;
-	}
-	return max;
-}
-
 static void
 cut_plain(char *s, size_t max)
 {

@@ -54,9 +54,27 @@ test_jsonh__path(void)
 	json_object_put(o);
 }
 
+static void
+test_jsonh__serialise_invalid_utf8(void)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *back = NULL;
+	struct error err = ERROR_INIT;
+	const char *text;
+
+	/* a proxy's Latin-1 page cut mid-character, as a Kubernetes error detail might carry it */
+	jsonh_add_string(o, "detail", "caf\xe9 \xe2\x82 ok \xc3\xa9");
+	text = jsonh_to_string(o, false);
+	is_str(text, "{\"detail\":\"caf? ?? ok \xc3\xa9\"}", "invalid bytes become '?', valid UTF-8 stays");
+	ok(jsonh_parse(&back, text, strlen(text), &err) == 0, "the document parses under strict UTF-8 rules");
+	json_object_put(back);
+	json_object_put(o);
+}
+
 int
 main(void)
 {
+	test_jsonh__serialise_invalid_utf8();
 	test_jsonh__parse();
 	test_jsonh__path();
 	return tap_done();
