@@ -843,10 +843,22 @@ http_batch_free(struct http_batch *b)
 }
 
 int
+http_batch_run_one(struct http *h, struct http_request *req, const struct http_batch_opts *opts,
+		   struct error *err)
+{
+	struct http_batch *b = http_batch_new(h, opts);
+	int rc;
+
+	http_batch_add(b, req);
+	rc = http_batch_run(b, err);
+	http_batch_free(b);
+	return rc;
+}
+
+int
 http_perform(struct http *h, struct http_request *req, const struct retry_policy *retry, struct error *err)
 {
 	struct http_batch_opts opts;
-	struct http_batch *b;
 	int rc;
 
 	memset(&opts, 0, sizeof(opts));
@@ -854,10 +866,7 @@ http_perform(struct http *h, struct http_request *req, const struct retry_policy
 	if (retry != NULL) {
 		opts.retry = *retry;
 	}
-	b = http_batch_new(h, &opts);
-	http_batch_add(b, req);
-	rc = http_batch_run(b, err);
-	http_batch_free(b);
+	rc = http_batch_run_one(h, req, &opts, err);
 	if (rc < 0) {
 		return rc;
 	}

@@ -122,6 +122,13 @@ void http_batch_abort(struct http_batch *b);
 int http_batch_run(struct http_batch *b, struct error *err);
 void http_batch_free(struct http_batch *b);
 
+/*
+ * runs req alone as a batch with these options (deadline, retry policy, ignore_cancel); returns what
+ * http_batch_run() returns: the request's own outcome is in req->state, transport and resp
+ */
+int http_batch_run_one(struct http *h, struct http_request *req, const struct http_batch_opts *opts,
+		       struct error *err);
+
 /* runs one request as a batch of one; returns 0 when an HTTP status arrived, else the error code */
 int http_perform(struct http *h, struct http_request *req, const struct retry_policy *retry,
 		 struct error *err);

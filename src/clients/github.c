@@ -229,7 +229,6 @@ github_send(struct http_request *req, struct github_client *gh, const char *meth
 
 	for (;;) {
 		struct http_batch_opts opts;
-		struct http_batch *b;
 		int64_t left = gh->deadline_ms - clock_ms(), wait_ms;
 
 		if (left <= 0) {
@@ -256,10 +255,7 @@ github_send(struct http_request *req, struct github_client *gh, const char *meth
 		req->idempotent = strcmp(method, "GET") == 0;
 		req->max_retries = -1;
 
-		b = http_batch_new(gh->http, &opts);
-		http_batch_add(b, req);
-		rc = http_batch_run(b, err);
-		http_batch_free(b);
+		rc = http_batch_run_one(gh->http, req, &opts, err);
 		if (rc < 0) {
 			return rc;
 		}

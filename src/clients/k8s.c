@@ -526,7 +526,6 @@ watch_once(struct k8s_client *c, struct watch_state *s, const char *namespace, i
 {
 	struct api_what w = { "watch", "deployments", namespace, s->name };
 	struct http_batch_opts opts;
-	struct http_batch *b;
 	struct http_request req;
 	char *base, *fs, *url;
 	int64_t left = deadline_ms - clock_ms();
@@ -561,10 +560,7 @@ watch_once(struct k8s_client *c, struct watch_state *s, const char *namespace, i
 	opts.max_parallel = 1;
 	opts.retry = c->retry;
 	opts.deadline_ms = deadline_ms;
-	b = http_batch_new(c->http, &opts);
-	http_batch_add(b, &req);
-	rc = http_batch_run(b, err);
-	http_batch_free(b);
+	rc = http_batch_run_one(c->http, &req, &opts, err);
 	if (rc < 0) {
 		goto out;
 	}
