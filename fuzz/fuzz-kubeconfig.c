@@ -10,6 +10,21 @@
 #include "log.h"
 #include "util.h"
 
+/*
+ * true when printing s shows none of it: the scrubbed text is stars only. log_has_secret(s)
+ * would say less: it is true as soon as any registered secret is a piece of s, so a token
+ * that merely contains another user's password would pass unmasked.
+ */
+static int
+masked(const char *s)
+{
+	char *clean = log_scrub(s);
+	int ok = clean[strspn(clean, "*")] == '\0';
+
+	free(clean);
+	return ok;
+}
+
 static void
 check_masked(const struct kubeconfig *kc)
 {
@@ -17,8 +32,8 @@ check_masked(const struct kubeconfig *kc)
 
 	for (i = 0; i < kc->n_users; i++) {
 		const struct kubeconfig_user *u = &kc->users[i];
-		FUZZ_ASSERT(u->token == NULL || u->token[0] == '\0' || log_has_secret(u->token));
-		FUZZ_ASSERT(u->password == NULL || u->password[0] == '\0' || log_has_secret(u->password));
+		FUZZ_ASSERT(u->token == NULL || u->token[0] == '\0' || masked(u->token));
+		FUZZ_ASSERT(u->password == NULL || u->password[0] == '\0' || masked(u->password));
 		if (u->key_data != NULL) {
 			/* the key's lines, as kubeconfig.c masks a PEM (the shared BEGIN/END lines excepted) */
 			const char *p = u->key_data, *end = u->key_data + u->key_len;
@@ -29,7 +44,7 @@ check_masked(const struct kubeconfig *kc)
 				}
 				if (nl - p >= 8 && strncmp(p, "-----", 5) != 0 && memchr(p, '\0', (size_t)(nl - p)) == NULL) {
 					char *line = xstrndup(p, (size_t)(nl - p));
-					FUZZ_ASSERT(log_has_secret(line));
+					FUZZ_ASSERT(masked(line));
 					free(line);
 				}
 				p = nl + 1;
@@ -93,7 +108,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&target, 0, sizeof(target));
 		if (kubeconfig_resolve(&target, &kc, NULL, (data[0] & 4) ? "ns" : NULL, &rerr) == 0) {
 			FUZZ_ASSERT(target.server != NULL && target.namespace != NULL);
-			FUZZ_ASSERT(target.token == NULL || log_has_secret(target.token));
+			FUZZ_ASSERT(target.token == NULL || masked(target.token));
 		} else {
 			FUZZ_ASSERT(rerr.code == ERR_CONFIG);
 		}

@@ -32,15 +32,31 @@ chars(const char *s)
 
 static const char *secret_now;
 
-/* a text the payload shows: within its limit and free of the registered secret */
+/*
+ * A text the payload shows: within its limit and free of the registered secret. The search
+ * leaves out the ELLIPSIS (slack.c) that a cut appends: that is the gate's own wording, and a
+ * secret ending in it would otherwise be "found" after any text that merely starts like the
+ * secret and was cut there ("xxxxxxxx\u2026" after a header of 200 x), although the secret was
+ * never shown.
+ */
 static void
 check_text(const char *t, size_t max)
 {
+	size_t len;
+	char *shown;
+
 	FUZZ_ASSERT(t != NULL && chars(t) <= max);
 	/* "***" is the replacement: a secret made of stars could survive, nothing else may */
-	if (secret_now[0] != '\0' && strchr(secret_now, '*') == NULL) {
-		FUZZ_ASSERT(strstr(t, secret_now) == NULL);
+	if (secret_now[0] == '\0' || strchr(secret_now, '*') != NULL) {
+		return;
 	}
+	len = strlen(t);
+	if (len >= strlen(ELLIPSIS) && strcmp(t + len - strlen(ELLIPSIS), ELLIPSIS) == 0) {
+		len -= strlen(ELLIPSIS);
+	}
+	shown = fuzz_strndup((const uint8_t *)t, len);
+	FUZZ_ASSERT(strstr(shown, secret_now) == NULL);
+	free(shown);
 }
 
 static void
