@@ -8,7 +8,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import TAP, check, free_port, leaked, run_gate, sent, service  # noqa: E402
+from harness import (TAP, check, check_failed_lists, check_summary_tables, free_port, leaked,  # noqa: E402
+                     run_gate, sent, service)
 
 PASSWORD = "pw-Zq81!unique-secret"
 TOKEN = "tok-Hh29-distinctive-access-token"
@@ -217,6 +218,10 @@ with svc() as s:
         shown = [l for l in (r.stdout + r.stderr).splitlines() if not l.startswith("::add-mask::")]
         t.ok(not any("SECRET-HOOK" in l for l in shown), "bad %s: a secret input is never echoed" % name)
     t.eq(s.requests(), [], "invalid input: the service received nothing")
+
+# --- the step summary's check table, row by row, against the report ---------------------
+check_summary_tables(t, results, min_failed=8)
+check_failed_lists(t, results, min_runs=3)
 
 # --- secrets ---------------------------------------------------------------------------
 found = []

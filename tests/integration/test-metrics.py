@@ -15,10 +15,12 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import TAP, check, free_port, leaked, run_gate, service  # noqa: E402
+from harness import (TAP, check, check_failed_lists, check_summary_tables,  # noqa: E402
+                     check_summary_metric_rows, free_port, leaked, run_gate, service)
 from promharness import ERROR_RATE_QUERY, LATENCY_P95_QUERY, Prometheus, have_prometheus  # noqa: E402
 
 t = TAP()
+results = []
 if not have_prometheus():
     t.skip_all("prometheus not installed")
 
@@ -41,7 +43,9 @@ def gate(svc, prom_url, environment="staging", **inputs):
     base = {"url": svc.url, "environment": environment, "rollback": False, "create-issue": False,
             "prometheus-url": prom_url}
     base.update({k.replace("_", "-"): v for k, v in inputs.items()})
-    return run_gate(base, timeout=90)
+    r = run_gate(base, timeout=90)
+    results.append(r)
+    return r
 
 
 
@@ -391,5 +395,10 @@ with service() as svc:
     expect(r, 0, {"error-rate": "skip", "latency": "skip"}, "prometheus-url empty: both skipped, the gate goes on")
     t.ok("prometheus-url is not set" in (check(r, "error-rate").get("detail") or ""), "skip says why")
     t.eq((r.outputs.get("error-rate"), r.outputs.get("latency-ms")), ("", ""), "no metrics outputs")
+
+# ---- the step summary's check table, row by row, against the report ------------------------------
+check_summary_tables(t, results, min_failed=4)
+check_failed_lists(t, results, min_runs=3)
+check_summary_metric_rows(t, results, min_rows=8)
 
 t.done()

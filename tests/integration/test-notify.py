@@ -16,7 +16,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import SERVERS, TAP, Server, leaked, run_gate, service  # noqa: E402
+from harness import (SERVERS, TAP, Server, failed_checks, leaked, md_code, md_escape, run_gate, service,  # noqa: E402
+                     slack_code, slack_escape)
 
 TOKEN = "ghs_notifyTest_Q7zLw2Rk9Vb"
 HOOK_SECRET = "hookSecret-4Fq9Zr2Lx"
@@ -191,6 +192,14 @@ t.ok("/actions/runs/4242/attempts/1" in body and "kubectl rollout history deploy
      and "kubectl logs deployment/atom --since=1h" in body, "run link and investigation commands")
 t.ok("| `database` | HTTP 200 | 2xx | " in body, "failed check with value, limit and detail", body)
 t.ok("rollback: false" in body, "the rollback section says why nothing was rolled back")
+failed1 = failed_checks(r1)
+want_rows = ["| %s | %s | %s | %s |" % (md_code(c["name"]), md_escape(c.get("value") or ""),
+                                       md_escape(c.get("limit") or ""), md_escape(c.get("detail") or ""))
+             for c in failed1]
+what_failed = body.split("### What failed", 1)[-1].split("\n### ", 1)[0].splitlines()
+t.ok(len(failed1) >= 1 and all(w in what_failed for w in want_rows),
+     "body: 'What failed' has each failed check (%d) as the report has it: value, limit and detail"
+     % len(failed1), "\n".join(want_rows) + "\n---\n" + "\n".join(what_failed))
 t.eq(sorted(l["name"] for l in issue["labels"]), ["deployment-failure", "rollback"], "labels sent")
 t.eq((r1.outputs.get("issue-url"), r1.outputs.get("issue-number")), (issue["html_url"], str(issue["number"])),
      "outputs issue-url and issue-number")
@@ -225,6 +234,12 @@ t.ok(any(b["type"] == "header" and "Failed" in b["text"]["text"] for b in msg.ge
 t.ok("|%s>" % SHA[:7] in flat and AUTHOR in flat and issue["html_url"] in flat and "&lt;!channel&gt;" in flat
      and "<!channel>" not in flat and "`database`" in flat, "Slack: linked commit, author, issue, failed check; no ping",
      flat)
+texts = [f["text"] for b in msg.get("blocks", []) for f in b.get("fields", [])]
+texts += [b["text"]["text"] for b in msg.get("blocks", []) if b["type"] == "section" and "text" in b]
+t.ok("*Failed checks*\n" + ", ".join(slack_code(c["name"]) for c in failed1) in texts,
+     "Slack: the 'Failed checks' field names each failed check, in order", flat)
+t.ok("\n".join("\u2022 %s: %s" % (slack_code(c["name"]), slack_escape(c.get("detail") or "failed")) for c in failed1)
+     in texts, "Slack: one line per failed check with its detail", flat)
 sreq = slack.requests()
 t.ok(sreq and sreq[0]["headers"].get("content-type", "").startswith("application/json"), "Slack gets JSON")
 t.ok("Slack webhook" in r1.stdout, "logs name the Slack webhook, not its URL")

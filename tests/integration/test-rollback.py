@@ -25,7 +25,8 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "servers"))
-from harness import TAP, leaked, run_gate, service  # noqa: E402
+from harness import (TAP, check_failed_lists, check_summary_tables, leaked, run_gate,  # noqa: E402
+                     service)
 import kube  # noqa: E402
 
 KTOKEN = "ktok-Rb77-distinctive-kube-token"
@@ -511,6 +512,10 @@ with kube.launch(scenario="history", config={"token": KTOKEN, "controller": {"mo
     t.ok("rollback sent; rollout not confirmed: cancelled" in r.stdout, "SIGTERM: reported") or t.diag(r.stdout)
     t.ok(r.elapsed < 15, "SIGTERM: ended the wait at once (%.1fs)" % r.elapsed)
     t.eq(image_of(deployment(k)), img("v1"), "SIGTERM: the PATCH itself went through whole")
+
+# --- the step summary's check table, row by row, against the report --------------------------
+check_summary_tables(t, runs, min_failed=3)
+check_failed_lists(t, runs, min_runs=3)
 
 # --- secrets ------------------------------------------------------------------------------------
 bad = [(i, leaked(SECRETS + getattr(x, "extra", []), x)) for i, x in enumerate(runs)]

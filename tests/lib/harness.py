@@ -505,6 +505,166 @@ def check(result, name):
     return {}
 
 
+def md_escape(text):
+    """markdown.c's md_escape, for building the exact cell a summary must hold."""
+    out = []
+    for ch in text or "":
+        if ch == "&":
+            out.append("&amp;")
+        elif ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch == "@":
+            out.append("@\u200b")
+        elif ch == "|":
+            out.append("\\|")
+        elif ch in "\\`*_[]#~!":
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7f:
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def md_code(text):
+    """markdown.c's md_code: one inline code span."""
+    inner = "".join("'" if ch == "`" else " " if ord(ch) < 0x20 else "\\|" if ch == "|" else ch
+                    for ch in text or "")
+    return "`" + inner + "`"
+
+
+def slack_escape(text):
+    """slack.c's slack_escape: the three characters mrkdwn reads as markup, and controls."""
+    return "".join("&amp;" if ch == "&" else "&lt;" if ch == "<" else "&gt;" if ch == ">"
+                   else " " if ord(ch) < 0x20 and ch != "\n" else ch for ch in text or "")
+
+
+def slack_code(text):
+    """slack.c's slack_code: one inline code span."""
+    return "`" + slack_escape("".join("'" if ch == "`" else " " if ord(ch) < 0x20 else ch
+                                      for ch in text or "")) + "`"
+
+
+def failed_checks(result):
+    """The report's failed checks of the gate itself (not the after-rollback recovery ones)."""
+    return [c for c in (result.report or {}).get("checks", [])
+            if c.get("status") == "fail" and c.get("phase") != "recovery"]
+
+
+SUMMARY_STATUS = {"pass": ":white_check_mark: pass", "fail": ":x: fail", "warn": ":warning: warn",
+                  "skip": ":fast_forward: skip"}
+SUMMARY_TABLE_HEAD = "| Check | Status | Value | Limit | Time | Detail |"
+
+
+def summary_check_rows(result):
+    """The rows of the step summary's check table, as lines, in order."""
+    lines = result.summary.splitlines()
+    if SUMMARY_TABLE_HEAD not in lines:
+        return []
+    rows = []
+    for line in lines[lines.index(SUMMARY_TABLE_HEAD) + 2:]:
+        if not line.startswith("| "):
+            break
+        rows.append(line)
+    return rows
+
+
+def summary_row(c):
+    """The exact summary line for the report's check c (summary.c's render_check)."""
+    return "| %s | %s | %s | %s | %d ms | %s |" % (
+        md_code(c.get("name")), SUMMARY_STATUS.get(c.get("status"), "?"), md_escape(c.get("value") or ""),
+        md_escape(c.get("limit") or ""), c.get("elapsed_ms", -1), md_escape(c.get("detail") or ""))
+
+
+def summary_mismatches(result, statuses=None):
+    """Checks of the report (of the given statuses, default all) whose row is not in the step
+    summary's table exactly as the report describes it: name, status, value, limit, time and
+    detail. Returns (how many were compared, [(expected line, rows of the same check)])."""
+    rows = summary_check_rows(result)
+    compared, bad = 0, []
+    for c in (result.report or {}).get("checks", []):
+        if statuses is not None and c.get("status") not in statuses:
+            continue
+        compared += 1
+        want = summary_row(c)
+        if want not in rows:
+            prefix = "| %s |" % md_code(c.get("name"))
+            bad.append((want, [r for r in rows if r.startswith(prefix)]))
+    return compared, bad
+
+
+def check_summary_tables(t, results, min_failed=1):
+    """Two assertions over all runs of a test file: every failed check of a failing run has its
+    row in the step summary (failed, with its value, limit, time and detail), and so has every
+    other check. A summary that dropped, merged or reworded rows would otherwise pass: the other
+    assertions look for the verdict line and for single words. min_failed keeps it from
+    passing with nothing to compare."""
+    failed_n, failed_bad, all_n, all_bad, runs = 0, [], 0, [], 0
+    for r in results:
+        if r.report is None or not r.summary:
+            continue
+        runs += 1
+        if r.rc == 1:
+            n, bad = summary_mismatches(r, {"fail"})
+            failed_n += n
+            failed_bad += bad
+        n, bad = summary_mismatches(r)
+        all_n += n
+        all_bad += bad
+
+    def diag(bad):
+        return "\n".join("want: %s\ngot:  %s" % (w, " / ".join(g) or "(no row)") for w, g in bad[:5])
+    t.ok(failed_n >= min_failed and not failed_bad,
+         "each failed check of a failing run is in the summary table as failed, with value and limit "
+         "(%d failed checks)" % failed_n, diag=diag(failed_bad))
+    t.ok(all_n > failed_n and not all_bad,
+         "every check is in the summary table as the report describes it (%d checks, %d runs)" % (all_n, runs),
+         diag=diag(all_bad))
+
+
+def check_failed_lists(t, results, min_runs=1):
+    """The three lists of failed checks agree in every failing run: the report's failed_checks,
+    the failed-checks output and the failed checks of the report's table (in the report's
+    order; the after-rollback recovery checks are not the gate's verdict and appear in none)."""
+    bad, runs = [], 0
+    for r in results:
+        if r.rc != 1 or r.report is None or r.outputs_error is not None:
+            continue
+        runs += 1
+        want = [c["name"] for c in failed_checks(r)]
+        output = [n for n in r.outputs.get("failed-checks", "").split(",") if n]
+        if r.report.get("failed_checks") != want or output != want:
+            bad.append("checks %r, report failed_checks %r, output %r" % (want, r.report.get("failed_checks"), output))
+    t.ok(runs >= min_runs and not bad,
+         "report failed_checks and the failed-checks output list the failed checks (%d failing runs)" % runs,
+         diag="\n".join(bad[:5]))
+
+
+def check_summary_metric_rows(t, results, min_rows=1):
+    """The step summary's Error rate / Latency rows carry the metric check's own value and limit
+    whenever the check measured something, failing or not."""
+    labels = {"error-rate": "Error rate", "latency": "Latency"}
+    bad, rows, failing = [], 0, 0
+    for r in results:
+        if r.report is None or not r.summary:
+            continue
+        lines = r.summary.splitlines()
+        for c in r.report.get("checks", []):
+            if c.get("name") not in labels or c.get("status") == "skip" or c.get("value") is None:
+                continue
+            rows += 1
+            failing += c.get("status") == "fail"
+            want = "| %s | %s (limit %s) |" % (labels[c["name"]], md_escape(c["value"]),
+                                              md_escape(c.get("limit") or "none"))
+            if want not in lines:
+                bad.append(want)
+    t.ok(rows >= min_rows and failing >= 1 and not bad,
+         "summary: each measured metric's row shows its value and limit (%d rows, %d failing)" % (rows, failing),
+         diag="\n".join(bad[:5]))
+
+
 def sent(server, path):
     """The requests a stand-in server received for path (query ignored)."""
     return [q for q in server.requests() if q["path"].split("?")[0] == path]

@@ -1,8 +1,13 @@
 #!/bin/bash
 # Fuzz targets (fuzz/fuzz-*.c) under libFuzzer with ASan+UBSan: replay the committed seed corpus,
-# then fuzz each target for a bounded time (ATOM_FUZZ_SECONDS in total, default 60, split evenly).
+# then fuzz each target for a bounded time with its dictionaries (fuzz/dictionaries).
 # New inputs go to a scratch copy of the corpus, never into the repository; a crash is saved as
 # build-fuzz/findings/<target>/crash-* and fails the step with the input shown.
+#   ATOM_FUZZ_SECONDS     total fuzzing time, split evenly between the targets (default 60)
+#   ATOM_FUZZ_PER_TARGET  seconds for each target instead (the scheduled fuzz workflow: 300)
+#   ATOM_FUZZ_TARGETS     the targets to run, space-separated (default: all of fuzz/fuzz-*.c)
+#   ATOM_FUZZ_CORPUS      a directory that keeps each target's corpus between runs (a cache):
+#                         seeded from fuzz/corpus, grown by the run, minimised with -merge=1
 # Exit 0 ok, 77 skipped (no clang/libFuzzer), anything else a finding or a build failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,18 +34,36 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 fi
 meson compile -C "$BUILD" >/dev/null || { meson compile -C "$BUILD"; exit 1; }
 
-mapfile -t targets < <(cd fuzz && ls fuzz-*.c | sed 's/^fuzz-//; s/\.c$//')
+if [ -n "${ATOM_FUZZ_TARGETS:-}" ]; then
+	read -r -a targets <<<"$ATOM_FUZZ_TARGETS"
+else
+	mapfile -t targets < <(cd fuzz && ls fuzz-*.c | sed 's/^fuzz-//; s/\.c$//')
+fi
 n=${#targets[@]}
-per=$((TOTAL / n))
+per=${ATOM_FUZZ_PER_TARGET:-$((TOTAL / n))}
 [ "$per" -ge 3 ] || per=3
 echo "fuzz: ${n} targets, ${per}s each after replaying the seed corpus"
+
+# the dictionaries named for a target in fuzz/dictionaries, as one file; a name without its file
+# fails the step (a typo would otherwise fuzz without a dictionary and nobody would notice)
+dictionary() {
+	local t=$1 out=$2 d
+	: >"$out"
+	for d in $(awk -v t="$t" '$1 == t { $1 = ""; print }' fuzz/dictionaries); do
+		if [ ! -f "fuzz/dict/$d.dict" ]; then
+			echo "fuzz-$t: fuzz/dictionaries names fuzz/dict/$d.dict, which does not exist"
+			return 1
+		fi
+		cat "fuzz/dict/$d.dict" >>"$out"
+	done
+}
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 failed=()
-printf '%-14s %8s %10s %10s %8s\n' target seeds runs exec/s corpus
+printf '%-14s %8s %10s %10s %8s %6s\n' target seeds runs exec/s corpus edges
 for t in "${targets[@]}"; do
 	exe="$BUILD/fuzz/fuzz-$t"
 	seeds="fuzz/corpus/$t"
@@ -51,7 +74,18 @@ for t in "${targets[@]}"; do
 		failed+=("$t")
 		continue
 	fi
-	cp "$seeds"/* "$scratch/$t/"
+	work="$scratch/$t"
+	if [ -n "${ATOM_FUZZ_CORPUS:-}" ]; then
+		work="$ATOM_FUZZ_CORPUS/$t"
+		mkdir -p "$work"
+	fi
+	cp "$seeds"/* "$work/"
+	dict=()
+	if ! dictionary "$t" "$scratch/$t.dict"; then
+		failed+=("$t")
+		continue
+	fi
+	[ -s "$scratch/$t.dict" ] && dict=(-dict="$scratch/$t.dict")
 	log="$findings/fuzz.log"
 	# -runs=0 over the seeds first: a seed that crashes is reported as such, not as a new finding
 	if ! "$exe" -runs=0 -artifact_prefix="$findings/" "$seeds" >"$findings/replay.log" 2>&1; then
@@ -61,12 +95,24 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	"$exe" -max_total_time="$per" -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$findings/" "$scratch/$t" >"$log" 2>&1
+		"${dict[@]}" -artifact_prefix="$findings/" "$work" >"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-	printf '%-14s %8s %10s %10s %8s\n' "$t" "$(ls "$seeds" | wc -l)" "${runs:-?}" "${speed:-?}" \
-		"$(ls "$scratch/$t" | wc -l)"
+	# edges: libFuzzer's "cov:" at the end of the run, the figure issue 17 compares
+	edges=$(grep -oE '^#[0-9]+.*cov: [0-9]+' "$log" | tail -1 | sed 's/.*cov: //')
+	if [ $rc -eq 0 ] && [ -n "${ATOM_FUZZ_CORPUS:-}" ]; then
+		# keep the cache small: only the inputs that add coverage survive
+		rm -rf "$scratch/$t.min"
+		mkdir -p "$scratch/$t.min"
+		if "$exe" -merge=1 -max_len=8192 -timeout=10 -rss_limit_mb=2048 "$scratch/$t.min" "$work" \
+			>"$findings/merge.log" 2>&1; then
+			rm -rf "$work"
+			mv "$scratch/$t.min" "$work"
+		fi
+	fi
+	printf '%-14s %8s %10s %10s %8s %6s\n' "$t" "$(ls "$seeds" | wc -l)" "${runs:-?}" "${speed:-?}" \
+		"$(ls "$work" | wc -l)" "${edges:-?}"
 	if [ $rc -ne 0 ]; then
 		failed+=("$t")
 		echo "fuzz-$t: FINDING (exit $rc), log $log:"
