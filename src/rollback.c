@@ -533,7 +533,6 @@ finish_result(struct gate *g, bool verified, const char *verify_detail)
 	}
 	free(g->rollback.detail);
 	if (cfg->dry_run) {
-		g->result = "failed";
 		g->rollback.outcome = dry == n ? ROLLBACK_DRY_RUN : (failed > 0 ? ROLLBACK_FAILED : ROLLBACK_SKIPPED);
 		g->rollback.detail = dry == n ? xasprintf("dry run: the API accepted the rollback of %zu deployment%s; nothing "
 							 "was changed", n, n == 1 ? "" : "s")
@@ -541,12 +540,10 @@ finish_result(struct gate *g, bool verified, const char *verify_detail)
 		return;
 	}
 	if (done == n && n > 0 && verified) {
-		g->result = "rolled-back";
 		g->rollback.outcome = ROLLBACK_DONE;
 		g->rollback.detail = xasprintf("rolled back %zu deployment%s; the service recovered", n, n == 1 ? "" : "s");
 		return;
 	}
-	g->result = "rollback-failed";
 	if (done == n && n > 0) {
 		g->rollback.outcome = ROLLBACK_FAILED;
 		g->rollback.detail = xasprintf("rolled back, but the recovery checks failed: %s",
@@ -574,14 +571,12 @@ rollback_execute(struct gate *g, struct error *err)
 	int rc;
 
 	if (!cfg->rollback) {
-		g->result = "failed";
 		g->rollback.outcome = ROLLBACK_NONE;
 		set_str(&g->rollback.detail, xstrdup("off (rollback: false): the release stays deployed"));
 		log_info("rollback: off (rollback: false): the release stays deployed");
 		return 0;
 	}
 	if (cl == NULL || !cl->loaded) {
-		g->result = cfg->dry_run ? "failed" : "rollback-failed";
 		g->rollback.outcome = ROLLBACK_FAILED;
 		set_str(&g->rollback.detail,
 			xasprintf("rollback impossible: %s", cl != NULL && cl->unavailable != NULL ? cl->unavailable : "no cluster"));
@@ -644,7 +639,7 @@ rollback_execute(struct gate *g, struct error *err)
 	if (g->rollback.n == 1 && g->rollback.items[0].detail != NULL &&
 	    strcmp(g->rollback.detail, g->rollback.items[0].detail) == 0) {
 		/* already said, for the one deployment */
-	} else if (strcmp(g->result, "rollback-failed") == 0) {
+	} else if (gate_result_decide(g) == GATE_ROLLBACK_FAILED) {
 		log_error("rollback: %s", g->rollback.detail);
 	} else {
 		log_info("rollback: %s", g->rollback.detail);
