@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
@@ -494,35 +495,32 @@ parse_string(struct config *cfg, void *field, const char *value, struct error *e
 static int
 check_url(const char *value, struct error *err)
 {
-	const char *host;
+	struct http_url u;
 	size_t i;
+	int rc;
 
-	if (str_has_prefix(value, "https://")) {
-		host = value + 8;
-	} else if (str_has_prefix(value, "http://")) {
-		host = value + 7;
-	} else {
-		return error_set(err, ERR_CONFIG, "expected an http:// or https:// URL");
-	}
-	if (host[0] == '\0' || host[0] == '/' || host[0] == ':') {
-		return error_set(err, ERR_CONFIG, "expected an http:// or https:// URL with a host");
-	}
 	for (i = 0; value[i] != '\0'; i++) {
 		if ((unsigned char)value[i] <= 0x20 || value[i] == 0x7f) {
 			return error_set(err, ERR_CONFIG, "URL contains whitespace or control characters");
 		}
 	}
-	if (memchr(host, '@', strcspn(host, "/?#")) != NULL) {
+	rc = http_url_parse(&u, value, err);
+	if (rc < 0) {
+		goto out;
+	}
+	if (u.userinfo != NULL) {
 		/* the error quotes the value: the user-info is a credential, masked before that */
-		char *userinfo = xstrndup(host, (size_t)((const char *)memchr(host, '@', strcspn(host, "/?#")) - host));
-		log_mask(userinfo);
-		secret_free(userinfo);
-		return error_set(err, ERR_CONFIG, "credentials in the URL are not allowed (use the dedicated inputs)");
+		log_mask(u.userinfo);
+		rc = error_set(err, ERR_CONFIG, "credentials in the URL are not allowed (use the dedicated inputs)");
+		goto out;
 	}
-	if (strchr(value, '#') != NULL) {
-		return error_set(err, ERR_CONFIG, "expected a URL without a #fragment");
+	if (u.has_fragment || strchr(value, '#') != NULL) {
+		rc = error_set(err, ERR_CONFIG, "expected a URL without a #fragment");
+		goto out;
 	}
-	return 0;
+out:
+	http_url_dispose(&u);
+	return rc;
 }
 
 static int
@@ -539,10 +537,23 @@ parse_url_opt(struct config *cfg, void *field, const char *value, struct error *
 	if (check_url(value, err) < 0) {
 		return ERR_CONFIG;
 	}
+	/*
+	 * "https://host/base/" and "https://host/base" are one base URL (paths are joined to it):
+	 * without a query the text ends with the path, so its trailing slashes are the text's
+	 */
 	copy = xstrdup(value);
 	n = strlen(copy);
-	while (n > 0 && copy[n - 1] == '/' && strchr(strstr(copy, "://") + 3, '/') != NULL) {
-		copy[--n] = '\0';
+	{
+		struct http_url u;
+		if (http_url_parse(&u, copy, err) == 0 && u.query == NULL) {
+			size_t slashes = 0, plen = strlen(u.path);
+			while (slashes < plen && u.path[plen - 1 - slashes] == '/' && slashes < n &&
+			       copy[n - 1 - slashes] == '/') {
+				slashes++;
+			}
+			copy[n - slashes] = '\0';
+		}
+		http_url_dispose(&u);
 	}
 	*(char **)field = copy;
 	return 0;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "gate.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "http.h"
 #include "util.h"
 
 void
@@ -85,7 +87,11 @@ gate_failed(const struct gate *g)
 char *
 gate_service_url(const struct gate *g, const char *path)
 {
-	return xasprintf("%s%s", g->cfg->url, path);
+	char *url = http_url_join(g->cfg->url, path);
+
+	/* the url input was parsed by the same parser when the configuration was read */
+	assert(url != NULL);
+	return url;
 }
 
 char *

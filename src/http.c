@@ -147,10 +147,247 @@ http_escape(const char *s)
 	return buf_steal(&b);
 }
 
+static void
+ascii_lower(char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		*s = (char)tolower((unsigned char)*s);
+	}
+}
+
+/* a libcurl-owned string copied to ours (never mix allocators) */
+static char *
+take_part(CURLU *u, CURLUPart part, unsigned flags)
+{
+	char *v = NULL, *copy;
+
+	if (curl_url_get(u, part, &v, flags) != CURLUE_OK || v == NULL) {
+		return NULL;
+	}
+	copy = xstrdup(v);
+	secret_wipe(v, strlen(v));
+	curl_free(v);
+	return copy;
+}
+
+/* a parsed handle for an absolute http(s) URL, or NULL */
+static CURLU *
+url_handle(const char *url, CURLUcode *uc_out)
+{
+	CURLU *u = curl_url();
+	CURLUcode uc;
+
+	if (u == NULL) {
+		abort();
+	}
+	/* other schemes parse too, so the caller can say "expected http(s)" instead of libcurl's words */
+	uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	if (uc_out != NULL) {
+		*uc_out = uc;
+	}
+	if (uc != CURLUE_OK) {
+		curl_url_cleanup(u);
+		return NULL;
+	}
+	return u;
+}
+
+int
+http_url_parse(struct http_url *out, const char *url, struct error *err)
+{
+	CURLUcode uc = CURLUE_OK;
+	CURLU *u;
+	char *user = NULL, *password = NULL, *fragment = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	u = url_handle(url, &uc);
+	if (u == NULL) {
+		if (uc == CURLUE_NO_HOST) {
+			return error_set(err, ERR_CONFIG, "expected an http:// or https:// URL with a host");
+		}
+		return error_set(err, ERR_CONFIG, "expected an http:// or https:// URL (%s)", curl_url_strerror(uc));
+	}
+	out->scheme = take_part(u, CURLUPART_SCHEME, 0);
+	ascii_lower(out->scheme);
+	if (out->scheme == NULL || (strcmp(out->scheme, "http") != 0 && strcmp(out->scheme, "https") != 0)) {
+		rc = error_set(err, ERR_CONFIG, "expected an http:// or https:// URL");
+		goto out;
+	}
+	out->host = take_part(u, CURLUPART_HOST, 0);
+	ascii_lower(out->host);
+	if (out->host == NULL || out->host[0] == '\0') {
+		rc = error_set(err, ERR_CONFIG, "expected an http:// or https:// URL with a host");
+		goto out;
+	}
+	out->port = take_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
+	out->path = take_part(u, CURLUPART_PATH, 0);
+	if (out->path == NULL) {
+		out->path = xstrdup("/");
+	}
+	out->query = take_part(u, CURLUPART_QUERY, 0);
+	user = take_part(u, CURLUPART_USER, 0);
+	password = take_part(u, CURLUPART_PASSWORD, 0);
+	if (user != NULL || password != NULL) {
+		out->userinfo = password != NULL ? xasprintf("%s:%s", user != NULL ? user : "", password)
+						 : xstrdup(user);
+	}
+	fragment = take_part(u, CURLUPART_FRAGMENT, 0);
+	out->has_fragment = fragment != NULL;
+out:
+	secret_free(user);
+	secret_free(password);
+	free(fragment);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+void
+http_url_dispose(struct http_url *u)
+{
+	free(u->scheme);
+	free(u->host);
+	free(u->port);
+	free(u->path);
+	free(u->query);
+	secret_free(u->userinfo);
+	memset(u, 0, sizeof(*u));
+}
+
+char *
+http_url_origin(const char *url)
+{
+	struct http_url u;
+	struct error err = ERROR_INIT;
+	char *origin = NULL;
+
+	if (http_url_parse(&u, url, &err) == 0) {
+		origin = xasprintf("%s://%s:%s", u.scheme, u.host, u.port);
+	}
+	http_url_dispose(&u);
+	return origin;
+}
+
+bool
+http_url_same_origin(const char *a, const char *b)
+{
+	char *oa = http_url_origin(a), *ob = http_url_origin(b);
+	bool same = oa != NULL && ob != NULL && strcmp(oa, ob) == 0;
+
+	free(oa);
+	free(ob);
+	return same;
+}
+
+char *
+http_url_join(const char *base, const char *path_query)
+{
+	struct http_url parsed;
+	struct error err = ERROR_INIT;
+	CURLU *u = NULL;
+	char *path = NULL, *query = NULL, *joined = NULL;
+	size_t n, plen = strcspn(path_query, "?");
+	const char *pq_query = path_query[plen] == '?' ? path_query + plen + 1 : NULL;
+
+	if (http_url_parse(&parsed, base, &err) < 0) {
+		goto out;
+	}
+	u = url_handle(base, NULL);
+	if (u == NULL) {
+		goto out;
+	}
+	n = strlen(parsed.path);
+	while (n > 0 && parsed.path[n - 1] == '/') {
+		n--;
+	}
+	path = xasprintf("%.*s%.*s", (int)n, parsed.path, (int)plen, path_query);
+	if (path[0] == '\0') {
+		free(path);
+		path = xstrdup("/");
+	}
+	if (pq_query != NULL && pq_query[0] != '\0' && parsed.query != NULL && parsed.query[0] != '\0') {
+		query = xasprintf("%s&%s", pq_query, parsed.query);
+	} else if (pq_query != NULL && pq_query[0] != '\0') {
+		query = xstrdup(pq_query);
+	} else if (parsed.query != NULL && parsed.query[0] != '\0') {
+		query = xstrdup(parsed.query);
+	}
+	/* parts are set as written: the caller's path is already encoded, as it would be sent */
+	if (curl_url_set(u, CURLUPART_PATH, path, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_QUERY, query, 0) != CURLUE_OK) {
+		goto out;
+	}
+	joined = take_part(u, CURLUPART_URL, 0);
+out:
+	free(path);
+	free(query);
+	curl_url_cleanup(u);
+	http_url_dispose(&parsed);
+	return joined;
+}
+
 char *
 http_url_for_log(const char *url)
 {
-	return xstrndup(url, strcspn(url, "?#"));
+	CURLU *u = url_handle(url, NULL);
+	char *out = NULL;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK) {
+		out = take_part(u, CURLUPART_URL, 0);
+	}
+	curl_url_cleanup(u);
+	if (out != NULL) {
+		/* libcurl writes an empty path as "/": show the base URL as the user wrote it */
+		size_t n = strcspn(url, "?#"), m = strlen(out);
+		if (m > 0 && out[m - 1] == '/' && (n == 0 || url[n - 1] != '/')) {
+			out[m - 1] = '\0';
+		}
+	}
+	if (out == NULL) {
+		/* not a URL libcurl can send to: show no more than the text before any query */
+		size_t n = strcspn(url, "?#@");
+		out = xstrndup(url, n);
+	}
+	return out;
+}
+
+enum error_code
+http_status_error_code(long status)
+{
+	if (status >= 200 && status < 300) {
+		return ERR_OK;
+	}
+	switch (status) {
+	case 401:
+	case 403:
+		return ERR_AUTH;
+	case 404:
+		return ERR_NOT_FOUND;
+	case 409:
+	case 422:
+		return ERR_CONFLICT;
+	default:
+		return ERR_HTTP;
+	}
+}
+
+enum error_code
+http_request_error_code(const struct http_request *req)
+{
+	if (req->state != HTTP_DONE) {
+		return req->err.code != ERR_OK ? req->err.code : ERR_CANCELLED;
+	}
+	if (req->transport != TRANSPORT_OK) {
+		if (req->transport == TRANSPORT_TIMEOUT) {
+			return ERR_TIMEOUT;
+		}
+		return req->err.code != ERR_OK ? req->err.code : ERR_NETWORK;
+	}
+	return http_status_error_code(req->resp.status);
 }
 
 const char *

@@ -141,8 +141,48 @@ void http_request_dispose(struct http_request *req);
 
 /* URL-encodes s (RFC 3986 unreserved kept); caller frees */
 char *http_escape(const char *s);
-/* "https://host/path" with any query removed, for logs */
+
+/*
+ * URLs go through libcurl's URL API (CURLU) only: the same parser that later sends the request
+ * decides what the host is, so a check made here cannot be fooled by a URL libcurl reads
+ * differently (user-info, IPv6 literals, default ports, upper-case schemes).
+ */
+struct http_url {
+	char *scheme;    /* lower-case: "http" or "https" (other schemes are refused) */
+	char *host;      /* lower-case as libcurl normalises it; IPv6 literals in brackets */
+	char *port;      /* the explicit port, else the scheme's default */
+	char *path;      /* at least "/" */
+	char *query;     /* NULL: none */
+	char *userinfo;  /* "user[:password]" as written, NULL: none; a credential, wiped on dispose */
+	bool has_fragment;
+};
+
+/*
+ * parses an absolute http:// or https:// URL; on failure returns ERR_CONFIG with a message that
+ * never quotes the URL (it may hold a credential). Dispose out even after a failure.
+ */
+int http_url_parse(struct http_url *out, const char *url, struct error *err);
+void http_url_dispose(struct http_url *u);
+/* "scheme://host:port" with the port always written; NULL when url is not an http(s) URL */
+char *http_url_origin(const char *url);
+/* same scheme, host and port (RFC 6454); false when either does not parse */
+bool http_url_same_origin(const char *a, const char *b);
+/*
+ * base's path (trailing slashes dropped) followed by path_query ("/p" or "/p?q"), keeping base's
+ * scheme, host and port; base's own query, if any, follows path_query's. NULL when base is not
+ * an http(s) URL. Caller frees.
+ */
+char *http_url_join(const char *base, const char *path_query);
+/* "https://host/path" without user-info, query or fragment, for logs; caller frees */
 char *http_url_for_log(const char *url);
+
+/*
+ * HTTP status to error code, decided once for every client (each keeps its own message):
+ * 2xx ERR_OK, 401/403 ERR_AUTH, 404 ERR_NOT_FOUND, 409/422 ERR_CONFLICT, anything else ERR_HTTP
+ */
+enum error_code http_status_error_code(long status);
+/* the outcome of a finished request: transport errors keep their code (timeout: ERR_TIMEOUT) */
+enum error_code http_request_error_code(const struct http_request *req);
 /* short description of a failed exchange: "connection refused", "timed out after 10s" */
 const char *transport_outcome_name(enum transport_outcome t);
 

@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
@@ -733,30 +734,38 @@ context_names(const struct kubeconfig *kc)
 static int
 normalise_server(char **out, const char *server, const char *owner, struct error *err)
 {
+	struct http_url u;
+	struct error perr = ERROR_INIT;
 	char *s;
 	size_t n;
+	int rc = 0;
 
 	if (server == NULL || server[0] == '\0') {
 		return error_set(err, ERR_CONFIG, "%s has no server", owner);
 	}
-	if (str_has_prefix(server, "https://") || str_has_prefix(server, "http://")) {
-		s = xstrdup(server);
-	} else if (strstr(server, "://") != NULL) {
-		return error_set(err, ERR_CONFIG, "%s: server '%s' must be an http:// or https:// URL", owner, server);
-	} else {
-		/* client-go defaults a bare host[:port] to https */
-		s = xasprintf("https://%s", server);
-	}
-	if (strpbrk(s, " \t\r\n?#") != NULL) {
-		free(s);
+	if (strpbrk(server, " \t\r\n?#") != NULL) {
 		return error_set(err, ERR_CONFIG, "%s: server '%s' is not a valid URL", owner, server);
+	}
+	/* client-go defaults a bare host[:port] to https */
+	s = strstr(server, "://") != NULL ? xstrdup(server) : xasprintf("https://%s", server);
+	if (http_url_parse(&u, s, &perr) < 0) {
+		rc = error_set(err, ERR_CONFIG, "%s: server '%s' must be an http:// or https:// URL", owner, server);
+		goto out;
+	}
+	if (u.userinfo != NULL) {
+		rc = error_set(err, ERR_CONFIG, "%s: server URL must not carry credentials (use the user's entry)", owner);
+		goto out;
 	}
 	n = strlen(s);
 	while (n > 0 && s[n - 1] == '/') {
 		s[--n] = '\0';
 	}
 	*out = s;
-	return 0;
+	s = NULL; /* now owned by the caller */
+out:
+	free(s);
+	http_url_dispose(&u);
+	return rc;
 }
 
 static int
