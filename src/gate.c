@@ -7,7 +7,40 @@
 
 #include "buf.h"
 #include "http.h"
+#include "log.h"
 #include "util.h"
+
+/*
+ * ca-cert is trusted for the service and Prometheus only (GitHub, Slack and the cluster keep their
+ * own trust), in addition to the system store; both say where a private CA goes when their
+ * certificate has an unknown issuer
+ */
+static void
+trust_setup(struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	const char *urls[2] = { cfg->url, cfg->prometheus_url };
+	static const char *const inputs[2] = { "url", "prometheus-url" };
+	size_t i;
+
+	if (g->http == NULL) {
+		return; /* a gate that sends nothing (unit tests of the writers) */
+	}
+	http_set_ca_file(g->http, cfg->ctx.ssl_cert_file);
+	for (i = 0; i < 2; i++) {
+		struct error err = ERROR_INIT;
+		char *hint;
+		if (urls[i] == NULL) {
+			continue;
+		}
+		hint = xasprintf("if a private CA signs it, pass that CA in the ca-cert input (trusted for %s in addition "
+				 "to the system store)", inputs[i]);
+		if (http_trust_add(g->http, urls[i], cfg->ca_cert.data, cfg->ca_cert.len, hint, &err) < 0) {
+			log_warn("ca-cert: %s", err.msg);
+		}
+		free(hint);
+	}
+}
 
 void
 gate_init(struct gate *g, const struct config *cfg, struct http *http)
@@ -23,6 +56,7 @@ gate_init(struct gate *g, const struct config *cfg, struct http *http)
 	g->started_wall_ms = wall_ms();
 	g->result = "passed";
 	g->notify.issue_number = 0;
+	trust_setup(g);
 }
 
 static void

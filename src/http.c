@@ -33,9 +33,21 @@
  */
 #define HTTP_MAX_CONNECTIONS (HTTP_MAX_PARALLEL + 8)
 
+/* what the client knows about one origin (scheme://host:port) */
+struct origin {
+	char *origin;
+	bool h2;          /* has answered over HTTP/2: requests are streams, not connections */
+	char *ca_blob;    /* system bundle + extra CAs (http_trust_add), NULL: the default store */
+	size_t ca_len;
+	char *ca_hint;
+};
+
 struct http {
 	CURLM *multi;
 	CURLSH *share;
+	struct origin *origins;
+	size_t n_origins;
+	char *ca_file;    /* SSL_CERT_FILE; NULL: libcurl's default */
 	/*
 	 * Easy handles of finished transfers, kept for the next request: each one carries libcurl's
 	 * 16 KiB receive buffer, so handing them on keeps memory bounded by the parallelism, not by
@@ -47,6 +59,8 @@ struct http {
 
 struct req_priv {
 	CURL *easy;
+	char *origin;           /* NULL when the URL does not parse (libcurl then says why) */
+	bool mux;               /* counted as an HTTP/2 stream, not against the connection cap */
 	struct curl_slist *slist;
 	struct curl_slist *connect_to; /* tls-server-name: connect here, verify that name */
 	char errbuf[CURL_ERROR_SIZE];
@@ -66,6 +80,8 @@ struct http_batch {
 	struct http_request **all;   /* every request ever added, to find running ones on abort */
 	size_t n_all, cap_all;
 	size_t running;
+	size_t running_h1;           /* those that need a connection of their own */
+	int stream_cap;              /* requests in flight to HTTP/2 origins */
 	bool aborted;
 };
 
@@ -80,6 +96,8 @@ http_new(void)
 	}
 	(void)curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_MAX_CONNECTIONS);
 	(void)curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)HTTP_MAX_CONNECTIONS);
+	/* libcurl also keeps each connection within the server's SETTINGS_MAX_CONCURRENT_STREAMS */
+	(void)curl_multi_setopt(h->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)HTTP_MAX_STREAMS);
 	h->share = curl_share_init();
 	if (h->share != NULL) {
 		(void)curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
@@ -101,7 +119,105 @@ http_free(struct http *h)
 	if (h->share != NULL) {
 		(void)curl_share_cleanup(h->share);
 	}
+	for (size_t i = 0; i < h->n_origins; i++) {
+		free(h->origins[i].origin);
+		free(h->origins[i].ca_blob);
+		free(h->origins[i].ca_hint);
+	}
+	free(h->origins);
+	free(h->ca_file);
 	free(h);
+}
+
+static struct origin *
+origin_find(struct http *h, const char *origin)
+{
+	size_t i;
+
+	for (i = 0; origin != NULL && i < h->n_origins; i++) {
+		if (strcmp(h->origins[i].origin, origin) == 0) {
+			return &h->origins[i];
+		}
+	}
+	return NULL;
+}
+
+static struct origin *
+origin_get(struct http *h, const char *origin)
+{
+	struct origin *o = origin_find(h, origin);
+
+	if (o != NULL) {
+		return o;
+	}
+	h->origins = xrealloc(h->origins, (h->n_origins + 1) * sizeof(*h->origins));
+	o = &h->origins[h->n_origins++];
+	memset(o, 0, sizeof(*o));
+	o->origin = xstrdup(origin);
+	return o;
+}
+
+void
+http_set_ca_file(struct http *h, const char *path)
+{
+	free(h->ca_file);
+	h->ca_file = path != NULL ? xstrdup(path) : NULL;
+}
+
+/* the bundle libcurl verifies with when told nothing: SSL_CERT_FILE, else its built-in path */
+static char *
+system_bundle_path(const struct http *h)
+{
+	CURL *e;
+	char *path = NULL, *copy = NULL;
+
+	if (h->ca_file != NULL) {
+		return xstrdup(h->ca_file);
+	}
+	e = curl_easy_init();
+	if (e == NULL) {
+		abort();
+	}
+	if (curl_easy_getinfo(e, CURLINFO_CAINFO, &path) == CURLE_OK && path != NULL) {
+		copy = xstrdup(path);
+	}
+	curl_easy_cleanup(e);
+	return copy;
+}
+
+int
+http_trust_add(struct http *h, const char *base_url, const char *pem, size_t pem_len, const char *hint,
+	       struct error *err)
+{
+	char *origin = http_url_origin(base_url);
+	struct origin *o;
+	int rc = 0;
+
+	if (origin == NULL) {
+		return error_set(err, ERR_CONFIG, "not an http(s) URL");
+	}
+	o = origin_get(h, origin);
+	free(o->ca_hint);
+	o->ca_hint = hint != NULL ? xstrdup(hint) : NULL;
+	if (pem != NULL && pem_len > 0 && o->ca_blob == NULL) {
+		/*
+		 * CURLOPT_CAINFO_BLOB takes the place of the CA file, so the blob carries the system
+		 * bundle too: a public certificate keeps validating while the private CA is trusted
+		 */
+		char *path = system_bundle_path(h);
+		size_t sys_len = 0;
+		char *sys = path != NULL ? file_read(path, 16 * 1024 * 1024, &sys_len) : NULL;
+		if (sys == NULL) {
+			rc = error_set(err, ERR_IO, "cannot read the system CA bundle %s: only the extra CAs are trusted",
+				       path != NULL ? path : "(libcurl names none)");
+		}
+		o->ca_blob = xasprintf("%s\n%.*s\n", sys != NULL ? sys : "", (int)pem_len, pem);
+		o->ca_len = strlen(o->ca_blob);
+		free(sys);
+		free(path);
+	}
+	free(origin);
+	return rc;
 }
 
 const char *
@@ -279,51 +395,93 @@ http_url_same_origin(const char *a, const char *b)
 	return same;
 }
 
+/*
+ * The text a part setter would store is normalised by libcurl 7.88 (%7B becomes %7b), while a
+ * whole URL is kept as written: so joined URLs are assembled as text from parsed parts and parsed
+ * once more as a whole, which both checks them and keeps the caller's encoding byte for byte.
+ */
+static char *
+url_reparse(const char *text)
+{
+	CURLU *u = url_handle(text, NULL);
+	char *out = NULL;
+
+	if (u != NULL) {
+		out = take_part(u, CURLUPART_URL, 0);
+	}
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* "scheme://[user@]host[:port]" of url as libcurl reads it, without path, query or fragment */
+static char *
+url_authority(const char *url)
+{
+	CURLU *u = url_handle(url, NULL);
+	char *out = NULL;
+	size_t n;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_QUERY, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PATH, "/", 0) == CURLUE_OK) {
+		out = take_part(u, CURLUPART_URL, 0);
+	}
+	curl_url_cleanup(u);
+	n = out != NULL ? strlen(out) : 0;
+	if (n > 0 && out[n - 1] == '/') {
+		out[n - 1] = '\0';
+	}
+	return out;
+}
+
 char *
 http_url_join(const char *base, const char *path_query)
 {
 	struct http_url parsed;
 	struct error err = ERROR_INIT;
-	CURLU *u = NULL;
-	char *path = NULL, *query = NULL, *joined = NULL;
+	char *authority = NULL, *text = NULL, *joined = NULL;
 	size_t n, plen = strcspn(path_query, "?");
-	const char *pq_query = path_query[plen] == '?' ? path_query + plen + 1 : NULL;
+	const char *pq_query = path_query[plen] == '?' ? path_query + plen + 1 : "";
+	const char *base_query;
 
 	if (http_url_parse(&parsed, base, &err) < 0) {
 		goto out;
 	}
-	u = url_handle(base, NULL);
-	if (u == NULL) {
+	authority = url_authority(base);
+	if (authority == NULL) {
 		goto out;
 	}
 	n = strlen(parsed.path);
 	while (n > 0 && parsed.path[n - 1] == '/') {
 		n--;
 	}
-	path = xasprintf("%.*s%.*s", (int)n, parsed.path, (int)plen, path_query);
-	if (path[0] == '\0') {
-		free(path);
-		path = xstrdup("/");
-	}
-	if (pq_query != NULL && pq_query[0] != '\0' && parsed.query != NULL && parsed.query[0] != '\0') {
-		query = xasprintf("%s&%s", pq_query, parsed.query);
-	} else if (pq_query != NULL && pq_query[0] != '\0') {
-		query = xstrdup(pq_query);
-	} else if (parsed.query != NULL && parsed.query[0] != '\0') {
-		query = xstrdup(parsed.query);
-	}
-	/* parts are set as written: the caller's path is already encoded, as it would be sent */
-	if (curl_url_set(u, CURLUPART_PATH, path, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_QUERY, query, 0) != CURLUE_OK) {
-		goto out;
-	}
-	joined = take_part(u, CURLUPART_URL, 0);
+	base_query = parsed.query != NULL ? parsed.query : "";
+	text = xasprintf("%s%.*s%.*s%s%s%s%s%s", authority, (int)n, parsed.path, (int)plen, path_query,
+			 n + plen == 0 ? "/" : "", pq_query[0] != '\0' || base_query[0] != '\0' ? "?" : "", pq_query,
+			 pq_query[0] != '\0' && base_query[0] != '\0' ? "&" : "", base_query);
+	joined = url_reparse(text);
 out:
-	free(path);
-	free(query);
-	curl_url_cleanup(u);
+	free(text);
+	free(authority);
 	http_url_dispose(&parsed);
 	return joined;
+}
+
+char *
+http_url_append_query(const char *url, const char *param)
+{
+	struct http_url parsed;
+	struct error err = ERROR_INIT;
+	char *text = NULL, *out = NULL;
+
+	/* as text, then parsed whole: see url_reparse() */
+	if (http_url_parse(&parsed, url, &err) == 0 && !parsed.has_fragment) {
+		text = xasprintf("%s%s%s", url, parsed.query != NULL ? "&" : "?", param);
+		out = url_reparse(text);
+	}
+	free(text);
+	http_url_dispose(&parsed);
+	return out;
 }
 
 char *
@@ -437,6 +595,7 @@ priv_free(struct http_request *req)
 	}
 	curl_slist_free_all(p->slist);
 	curl_slist_free_all(p->connect_to);
+	free(p->origin);
 	free(p);
 	req->priv = NULL;
 }
@@ -677,6 +836,23 @@ setup_easy(struct http_batch *b, struct http_request *req)
 		(void)curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user);
 		(void)curl_easy_setopt(e, CURLOPT_PASSWORD, req->basic_password != NULL ? req->basic_password : "");
 	}
+	if (req->tls == NULL) {
+		const struct origin *o = origin_find(b->h, p->origin);
+		if (o != NULL && o->ca_blob != NULL) {
+			/* the origin's blob outlives every transfer: it is freed with the client */
+			struct curl_blob blob = { o->ca_blob, o->ca_len, CURL_BLOB_NOCOPY };
+			(void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+		} else if (b->h->ca_file != NULL) {
+			(void)curl_easy_setopt(e, CURLOPT_CAINFO, b->h->ca_file);
+		}
+	} else if (b->h->ca_file != NULL && req->tls->ca_pem == NULL && req->tls->ca_file == NULL) {
+		(void)curl_easy_setopt(e, CURLOPT_CAINFO, b->h->ca_file);
+	}
+	if (req->tls != NULL && req->tls->proxy != NULL) {
+		/* the kubeconfig's proxy-url: also overrides NO_PROXY, as client-go does */
+		(void)curl_easy_setopt(e, CURLOPT_PROXY, req->tls->proxy);
+		(void)curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+	}
 	if (req->tls != NULL) {
 		const struct http_tls *t = req->tls;
 		if (t->ca_pem != NULL) {
@@ -716,6 +892,8 @@ http_batch_new(struct http *h, const struct http_batch_opts *opts)
 
 	b->h = h;
 	b->opts = *opts;
+	/* a batch that asked for a bound (1: serial) keeps it on HTTP/2 too */
+	b->stream_cap = b->opts.max_parallel > 0 ? b->opts.max_parallel : HTTP_MAX_STREAMS;
 	if (b->opts.max_parallel <= 0) {
 		b->opts.max_parallel = HTTP_MAX_PARALLEL;
 	}
@@ -742,6 +920,7 @@ http_batch_add(struct http_batch *b, struct http_request *req)
 	http_request_dispose(req);
 	p = xcalloc(1, sizeof(*p));
 	p->batch = b;
+	p->origin = http_url_origin(req->url);
 	req->priv = p;
 	req->state = HTTP_PENDING;
 	req->resp.retry_after_ms = -1;
@@ -760,6 +939,17 @@ http_batch_add(struct http_batch *b, struct http_request *req)
 }
 
 static void
+running_drop(struct http_batch *b, struct http_request *req)
+{
+	struct req_priv *p = req->priv;
+
+	b->running--;
+	if (!p->mux) {
+		b->running_h1--;
+	}
+}
+
+static void
 abort_request(struct http_batch *b, struct http_request *req, const char *why)
 {
 	struct req_priv *p = req->priv;
@@ -767,7 +957,7 @@ abort_request(struct http_batch *b, struct http_request *req, const char *why)
 	if (req->state == HTTP_RUNNING && p != NULL && p->easy != NULL) {
 		(void)curl_multi_remove_handle(b->h->multi, p->easy);
 		transfer_release(b->h, req);
-		b->running--;
+		running_drop(b, req);
 	}
 	if (req->state != HTTP_DONE) {
 		req->state = HTTP_ABORTED;
@@ -845,6 +1035,72 @@ classify(CURLcode rc, const struct req_priv *p)
 	}
 }
 
+/*
+ * A TLS failure names the server and what failed, in words a user can act on; OpenSSL's verify
+ * result (X509_V_ERR_*) says which, libcurl's message stays in brackets.
+ */
+static void
+tls_error(struct error *err, struct http *h, const struct http_request *req, long verify, const char *detail)
+{
+	struct http_url u;
+	struct error perr = ERROR_INIT;
+	const struct origin *o = NULL;
+	const char *hint = NULL, *cause;
+	char *where;
+	bool unknown_issuer = false;
+
+	if (http_url_parse(&u, req->url, &perr) == 0) {
+		where = xasprintf("%s:%s", u.host, u.port);
+	} else {
+		where = xstrdup("the server");
+	}
+	if (req->tls != NULL) {
+		hint = req->tls->ca_hint;
+	} else {
+		char *origin = http_url_origin(req->url);
+		o = origin_find(h, origin);
+		hint = o != NULL ? o->ca_hint : NULL;
+		free(origin);
+	}
+	switch (verify) {
+	case 2:  /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT */
+	case 18: /* X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT */
+	case 19: /* X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN */
+	case 20: /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
+	case 21: /* X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE */
+		cause = "is signed by an unknown issuer";
+		unknown_issuer = true;
+		break;
+	case 10: /* X509_V_ERR_CERT_HAS_EXPIRED */
+		cause = "has expired";
+		break;
+	case 9: /* X509_V_ERR_CERT_NOT_YET_VALID */
+		cause = "is not valid yet";
+		break;
+	case 62: /* X509_V_ERR_HOSTNAME_MISMATCH */
+		cause = "does not match the host name";
+		break;
+	default:
+		/* libcurl checks the name itself, after OpenSSL's verification passed */
+		if (strstr(detail, "subject name") != NULL || strstr(detail, "does not match") != NULL) {
+			cause = "does not match the host name";
+		} else if (verify != 0) {
+			cause = "failed verification";
+		} else {
+			cause = NULL;
+		}
+		break;
+	}
+	if (cause != NULL) {
+		(void)error_set(err, ERR_TLS, "TLS failure: the certificate of %s %s (%s)%s%s", where, cause, detail,
+				unknown_issuer && hint != NULL ? "; " : "", unknown_issuer && hint != NULL ? hint : "");
+	} else {
+		(void)error_set(err, ERR_TLS, "TLS failure with %s: %s", where, detail);
+	}
+	free(where);
+	http_url_dispose(&u);
+}
+
 static void
 finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
 {
@@ -867,6 +1123,10 @@ finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
 		req->resp.content_type = ct != NULL ? xstrdup(ct) : NULL;
 		(void)curl_easy_getinfo(p->easy, CURLINFO_HTTP_VERSION, &version);
 		req->resp.http_version = version == CURL_HTTP_VERSION_2_0 ? 20 : 11;
+		if (version == CURL_HTTP_VERSION_2_0 && p->origin != NULL) {
+			/* through a proxy too: HTTP/2 is only spoken inside a CONNECT tunnel, end to end */
+			origin_get(b->h, p->origin)->h2 = true;
+		}
 		req->resp.retry_after_ms = -1;
 		{
 			const char *ra = http_response_header(&req->resp, "retry-after");
@@ -896,9 +1156,12 @@ finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
 			(void)error_set(&req->err, ERR_GENERIC, "stopped by the reader");
 		} else {
 			if (req->transport == TRANSPORT_TLS) {
-				code = ERR_TLS;
+				long verify = 0;
+				(void)curl_easy_getinfo(p->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+				tls_error(&req->err, b->h, req, verify, detail);
+			} else {
+				(void)error_set(&req->err, code, "%s: %s", transport_outcome_name(req->transport), detail);
 			}
-			(void)error_set(&req->err, code, "%s: %s", transport_outcome_name(req->transport), detail);
 		}
 	}
 
@@ -960,8 +1223,15 @@ start_due(struct http_batch *b, int64_t now)
 	while (i < b->n_queue) {
 		struct http_request *req = b->queue[i];
 		struct req_priv *p = req->priv;
-		if ((int)b->running >= b->opts.max_parallel) {
+		const struct origin *o = origin_find(b->h, p->origin);
+		bool mux = o != NULL && o->h2;
+		if ((int)b->running >= b->stream_cap) {
 			break;
+		}
+		if (!mux && (int)b->running_h1 >= b->opts.max_parallel) {
+			/* this one needs a connection; a later one to an HTTP/2 origin may still start */
+			i++;
+			continue;
 		}
 		if (req->state == HTTP_WAITING_RETRY && p->due_ms > now) {
 			int64_t wait = p->due_ms - now;
@@ -986,6 +1256,10 @@ start_due(struct http_batch *b, int64_t now)
 			abort();
 		}
 		b->running++;
+		p->mux = mux;
+		if (!mux) {
+			b->running_h1++;
+		}
 	}
 	return next;
 }
@@ -1023,7 +1297,7 @@ http_batch_run(struct http_batch *b, struct error *err)
 			}
 			(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
 			(void)curl_multi_remove_handle(b->h->multi, msg->easy_handle);
-			b->running--;
+			running_drop(b, req);
 			finish_attempt(b, req, msg->data.result);
 		}
 		if (b->aborted) {

@@ -18,7 +18,14 @@
  */
 
 #define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
+/*
+ * Requests in flight per batch: HTTP/1.1 needs a connection per request, so at most
+ * HTTP_MAX_PARALLEL there; on an origin that has answered over HTTP/2 they are streams of one
+ * connection, up to HTTP_MAX_STREAMS (libcurl keeps each connection within the server's
+ * SETTINGS_MAX_CONCURRENT_STREAMS and opens another, up to HTTP_MAX_PARALLEL, for more).
+ */
 #define HTTP_MAX_PARALLEL 24
+#define HTTP_MAX_STREAMS 100
 
 /* optional TLS settings (Kubernetes API); PEM blobs are copied by libcurl */
 struct http_tls {
@@ -33,6 +40,8 @@ struct http_tls {
 	const char *key_file;
 	bool insecure;
 	const char *server_name; /* tls-server-name: verify the certificate against this name */
+	const char *proxy;       /* kubeconfig proxy-url: replaces the job's proxy variables; NULL: those */
+	const char *ca_hint;     /* said after "unknown issuer": where the user can give the CA */
 };
 
 struct http_header {
@@ -113,6 +122,20 @@ struct http_batch_opts {
 struct http *http_new(void);
 void http_free(struct http *h);
 
+/*
+ * The system CA bundle for every request (SSL_CERT_FILE, as curl's tool and OpenSSL honour it);
+ * NULL: libcurl's built-in default. Call before http_trust_add().
+ */
+void http_set_ca_file(struct http *h, const char *path);
+/*
+ * Requests to base_url's origin (scheme, host, port) that carry no http_tls of their own trust pem
+ * (a PEM bundle, may be NULL) in addition to the system store, and a TLS failure with an unknown
+ * issuer says hint ("pass the CA in the ca-cert input"). Returns 0, ERR_CONFIG for a URL that is
+ * not http(s), or ERR_IO when the system bundle cannot be read to combine it with pem.
+ */
+int http_trust_add(struct http *h, const char *base_url, const char *pem, size_t pem_len, const char *hint,
+		   struct error *err);
+
 struct http_batch *http_batch_new(struct http *h, const struct http_batch_opts *opts);
 /* queues req (FIFO: no request starves); allowed from on_done */
 void http_batch_add(struct http_batch *b, struct http_request *req);
@@ -173,6 +196,8 @@ bool http_url_same_origin(const char *a, const char *b);
  * an http(s) URL. Caller frees.
  */
 char *http_url_join(const char *base, const char *path_query);
+/* url with "name=value" (already encoded) appended to its query; NULL when not http(s) */
+char *http_url_append_query(const char *url, const char *param);
 /* "https://host/path" without user-info, query or fragment, for logs; caller frees */
 char *http_url_for_log(const char *url);
 

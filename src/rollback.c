@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "checks/smoke.h"
 #include "clients/k8s.h"
+#include "clients/oidc.h"
 #include "jsonh.h"
 #include "kubeconfig.h"
 #include "log.h"
@@ -238,6 +239,23 @@ rollback_preflight(struct gate *g, struct error *err)
 		g->rollback.detail = xasprintf("unavailable: %s", err->msg);
 		error_clear(err);
 		return 0;
+	}
+	if (cl->target.oidc_pending) {
+		rc = oidc_token_request(&cl->target.token, g->http, cfg->ctx.oidc_request_url, cfg->ctx.oidc_request_token,
+					cfg->kube_oidc_audience, &g->retry, cfg->request_timeout_ms, err);
+		if (rc == ERR_CANCELLED) {
+			return rc;
+		}
+		if (rc < 0) {
+			/* like an unreachable cluster: the gate still runs, a failure cannot be rolled back */
+			log_warn("rollback: %s", err->msg);
+			cl->unavailable = xstrdup(err->msg);
+			g->rollback.detail = xasprintf("unavailable: %s", err->msg);
+			error_clear(err);
+			return 0;
+		}
+		cl->target.oidc_pending = false;
+		log_info("rollback: GitHub OIDC token obtained for audience '%s'", cfg->kube_oidc_audience);
 	}
 	cl->loaded = true;
 	log_info("rollback: Kubernetes API %s, namespace '%s' (%s%s%s%s%s)", cl->target.server, cl->target.namespace,

@@ -69,6 +69,10 @@ k8s_client_new(struct http *http, const struct kube_target *target, const struct
 	c->tls.key_len = target->key_len;
 	c->tls.insecure = target->insecure;
 	c->tls.server_name = target->tls_server_name;
+	c->tls.proxy = target->proxy_url;
+	c->tls.ca_hint = target->ca_pem != NULL
+				 ? "the CA the kubeconfig (or kube-ca) names did not sign it: check certificate-authority-data"
+				 : "pass the cluster's CA in kube-ca, or in the kubeconfig's certificate-authority-data";
 	return c;
 }
 
