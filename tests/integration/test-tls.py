@@ -18,12 +18,13 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "servers"))
-from harness import SERVERS, TAP, Server, leaked, run_gate, service  # noqa: E402
+from harness import SERVERS, TAP, Server, check, leaked, run_gate, service  # noqa: E402
 import realservers  # noqa: E402
 from realservers import PKI, Nginx  # noqa: E402
 
 PASSWORD = "pw-Tl51!tls-secret"
 GH_TOKEN = "ghs_TlsTest52distinct"
+PROM_TOKEN = "prom-Tl53-bearer"
 PROM_OK = {"status": "success", "data": {"resultType": "vector",
                                          "result": [{"metric": {}, "value": [1700000000, "0.0005"]}]}}
 N_ENDPOINTS = 50
@@ -55,6 +56,7 @@ svc_config = {"users": {"smoke_test": PASSWORD}, "count_connections": True,
 
 def gate(url, env=None, **inputs):
     base = {"url": url, "environment": "staging", "username": "smoke_test", "password": PASSWORD,
+            "prometheus-token": PROM_TOKEN,
             "endpoints": "\n".join(endpoints), "rollback": "false", "create-issue": "false"}
     base.update({k.replace("_", "-"): v for k, v in inputs.items()})
     e = {"SSL_CERT_FILE": system_bundle}
@@ -65,7 +67,8 @@ def gate(url, env=None, **inputs):
 
 
 with service("healthy", svc_config) as svc, \
-        service("healthy", {"routes": {"GET /api/v1/query": {"status": 200, "body": PROM_OK}}}) as prom, \
+        service("healthy", {"token": PROM_TOKEN,
+                            "routes": {"GET /api/v1/query": {"status": 200, "body": PROM_OK}}}) as prom, \
         Server(os.path.join(SERVERS, "github.py"), "--prefix", "/api/v3",
                "--config", '{"token": "%s"}' % GH_TOKEN) as gh, \
         Nginx(os.path.join(work, "nginx"), [svc_cert + (svc.url,), prom_cert + (prom.url,), gh_cert + (gh.url,),
@@ -105,6 +108,8 @@ with service("healthy", svc_config) as svc, \
     r = gate(svc_url, ca_cert=private_pem, prometheus_url=prom_url, endpoints="GET /api/items/1")
     t.eq(r.rc, 0, "prometheus-url signed by the system store's CA still validates while ca-cert is set") \
         or t.diag(r.stdout[-1500:])
+    t.eq(check(r, "error-rate").get("status"), "pass", "Prometheus over the public chain: error-rate judged and passed") \
+        or t.diag(r.stdout[-1500:])
     r = gate(svc_url, ca_cert=private_pem, prometheus_url=prom_url, endpoints="GET /api/items/1",
              env={"SSL_CERT_FILE": private["cert"]})
     t.ok("TLS failure: the certificate of %s is signed by an unknown issuer" % prom_url[8:] in r.stdout,
@@ -130,7 +135,7 @@ with service("healthy", svc_config) as svc, \
     t.ok(r.rc == 1 and "TLS failure: the certificate of %s does not match the host name" % wrong_url[8:] in r.stdout,
          "certificate for another name: named") or t.diag(r.stdout[-1500:])
 
-bad = [(i, leaked([PASSWORD, GH_TOKEN], x)) for i, x in enumerate(runs)]
+bad = [(i, leaked([PASSWORD, GH_TOKEN, PROM_TOKEN], x)) for i, x in enumerate(runs)]
 t.eq([b for b in bad if b[1]], [], "no password or token leaked in %d runs" % len(runs))
 shutil.rmtree(work, ignore_errors=True)
 t.done()
