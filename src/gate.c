@@ -29,16 +29,13 @@ trust_setup(struct gate *g)
 	http_set_ca_file(g->http, cfg->ctx.ssl_cert_file);
 	for (i = 0; i < 2; i++) {
 		struct error err = ERROR_INIT;
-		char *hint;
 		if (urls[i] == NULL) {
 			continue;
 		}
-		hint = xasprintf("if a private CA signs it, pass that CA in the ca-cert input (trusted for %s in addition "
-				 "to the system store)", inputs[i]);
-		if (http_trust_add(g->http, urls[i], cfg->ca_cert.data, cfg->ca_cert.len, hint, &err) < 0) {
-			log_warn("ca-cert: %s", err.msg);
+		if (http_trust_add(g->http, urls[i], cfg->ca_cert.data, cfg->ca_cert.len,
+				   "if a private CA signs it, pass that CA in the ca-cert input", &err) < 0) {
+			log_warn("ca-cert for %s: %s", inputs[i], err.msg);
 		}
-		free(hint);
 	}
 }
 

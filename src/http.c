@@ -755,6 +755,61 @@ on_header(char *data, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* trust, client certificate and proxy: the request's own http_tls, else its origin's settings */
+static void
+setup_tls(struct http_batch *b, struct http_request *req, CURL *e)
+{
+	struct req_priv *p = req->priv;
+
+	if (req->tls == NULL) {
+		const struct origin *o = origin_find(b->h, p->origin);
+		if (o != NULL && o->ca_blob != NULL) {
+			/* the origin's blob outlives every transfer: it is freed with the client */
+			struct curl_blob blob = { o->ca_blob, o->ca_len, CURL_BLOB_NOCOPY };
+			(void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+		} else if (b->h->ca_file != NULL) {
+			(void)curl_easy_setopt(e, CURLOPT_CAINFO, b->h->ca_file);
+		}
+	} else if (b->h->ca_file != NULL && req->tls->ca_pem == NULL && req->tls->ca_file == NULL) {
+		(void)curl_easy_setopt(e, CURLOPT_CAINFO, b->h->ca_file);
+	}
+	if (req->tls != NULL && req->tls->proxy != NULL) {
+		/* the kubeconfig's proxy-url: also overrides NO_PROXY, as client-go does */
+		(void)curl_easy_setopt(e, CURLOPT_PROXY, req->tls->proxy);
+		(void)curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+	}
+	if (req->tls != NULL) {
+		const struct http_tls *t = req->tls;
+		if (t->ca_pem != NULL) {
+			struct curl_blob blob = { (void *)t->ca_pem, t->ca_len, CURL_BLOB_COPY };
+			(void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+		} else if (t->ca_file != NULL) {
+			(void)curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+		}
+		if (t->cert_pem != NULL) {
+			struct curl_blob blob = { (void *)t->cert_pem, t->cert_len, CURL_BLOB_COPY };
+			(void)curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
+			(void)curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		} else if (t->cert_file != NULL) {
+			(void)curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+		}
+		if (t->key_pem != NULL) {
+			struct curl_blob blob = { (void *)t->key_pem, t->key_len, CURL_BLOB_COPY };
+			(void)curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
+			(void)curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+		} else if (t->key_file != NULL) {
+			(void)curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+		}
+		if (t->insecure) {
+			(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+			(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+		if (t->server_name != NULL && t->server_name[0] != '\0') {
+			set_server_name(p, e, req->url, t->server_name);
+		}
+	}
+}
+
 static void
 setup_easy(struct http_batch *b, struct http_request *req)
 {
@@ -836,53 +891,7 @@ setup_easy(struct http_batch *b, struct http_request *req)
 		(void)curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user);
 		(void)curl_easy_setopt(e, CURLOPT_PASSWORD, req->basic_password != NULL ? req->basic_password : "");
 	}
-	if (req->tls == NULL) {
-		const struct origin *o = origin_find(b->h, p->origin);
-		if (o != NULL && o->ca_blob != NULL) {
-			/* the origin's blob outlives every transfer: it is freed with the client */
-			struct curl_blob blob = { o->ca_blob, o->ca_len, CURL_BLOB_NOCOPY };
-			(void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-		} else if (b->h->ca_file != NULL) {
-			(void)curl_easy_setopt(e, CURLOPT_CAINFO, b->h->ca_file);
-		}
-	} else if (b->h->ca_file != NULL && req->tls->ca_pem == NULL && req->tls->ca_file == NULL) {
-		(void)curl_easy_setopt(e, CURLOPT_CAINFO, b->h->ca_file);
-	}
-	if (req->tls != NULL && req->tls->proxy != NULL) {
-		/* the kubeconfig's proxy-url: also overrides NO_PROXY, as client-go does */
-		(void)curl_easy_setopt(e, CURLOPT_PROXY, req->tls->proxy);
-		(void)curl_easy_setopt(e, CURLOPT_NOPROXY, "");
-	}
-	if (req->tls != NULL) {
-		const struct http_tls *t = req->tls;
-		if (t->ca_pem != NULL) {
-			struct curl_blob blob = { (void *)t->ca_pem, t->ca_len, CURL_BLOB_COPY };
-			(void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-		} else if (t->ca_file != NULL) {
-			(void)curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
-		}
-		if (t->cert_pem != NULL) {
-			struct curl_blob blob = { (void *)t->cert_pem, t->cert_len, CURL_BLOB_COPY };
-			(void)curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
-			(void)curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-		} else if (t->cert_file != NULL) {
-			(void)curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
-		}
-		if (t->key_pem != NULL) {
-			struct curl_blob blob = { (void *)t->key_pem, t->key_len, CURL_BLOB_COPY };
-			(void)curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
-			(void)curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-		} else if (t->key_file != NULL) {
-			(void)curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
-		}
-		if (t->insecure) {
-			(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-			(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-		}
-		if (t->server_name != NULL && t->server_name[0] != '\0') {
-			set_server_name(p, e, req->url, t->server_name);
-		}
-	}
+	setup_tls(b, req, e);
 }
 
 struct http_batch *
