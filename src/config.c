@@ -963,6 +963,11 @@ kube_inputs_check(struct config *cfg, struct error *err)
 				 "invalid input 'kube-server': the kubeconfig input is set too; give one cluster, either "
 				 "a kubeconfig or kube-server with kube-token or kube-oidc-audience");
 	}
+	if (cfg->kube_server != NULL && cfg->kube_context != NULL) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'kube-context': it selects a kubeconfig context, but kube-server is set "
+				 "(no kubeconfig is read)");
+	}
 	if (cfg->kube_server != NULL && cfg->kube_token == NULL && cfg->kube_oidc_audience == NULL) {
 		return error_set(err, ERR_CONFIG,
 				 "invalid input 'kube-server': it needs a credential: set kube-token or kube-oidc-audience");

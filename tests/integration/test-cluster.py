@@ -230,6 +230,8 @@ with kube.launch(scenario="history", config={"token": KTOKEN}) as k, bad_service
         ({"kube_server": k.url, "kube_token": KTOKEN, "kube_ca": "not a certificate"},
          "invalid input 'kube-ca': expected a PEM CA bundle"),
         ({"kube_server": "ftp://kube.example", "kube_token": KTOKEN}, "invalid input 'kube-server': expected an http"),
+        ({"kube_server": k.url, "kube_token": KTOKEN, "kube_context": "ci"},
+         "invalid input 'kube-context': it selects a kubeconfig context, but kube-server is set"),
         ({"kube_server": k.url, "kube_oidc_audience": "two words"}, "invalid input 'kube-oidc-audience'"),
         ({"ca_cert": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n"},
          "invalid input 'ca-cert': the bundle holds a private key"),
