@@ -393,7 +393,7 @@ render_failed(struct buf *b, const struct gate *g)
 	buf_puts(b, "### What failed\n\n| Check | Value | Limit | Detail |\n|---|---|---|---|\n");
 	for (i = 0; i < g->checks.n; i++) {
 		const struct check_result *r = g->checks.items[i];
-		if (r->status != CHECK_FAIL || r->phase == PHASE_RECOVERY) {
+		if (!gate_check_failed(r)) {
 			continue;
 		}
 		failed++;
@@ -860,7 +860,7 @@ issue_slack_build(struct slack_message *out, const struct gate *g)
 	}
 	for (i = 0; i < g->checks.n; i++) {
 		const struct check_result *r = g->checks.items[i];
-		if (r->status == CHECK_FAIL && r->phase != PHASE_RECOVERY) {
+		if (gate_check_failed(r)) {
 			if (n > 0) {
 				buf_puts(&b, ", ");
 			}
@@ -913,7 +913,7 @@ issue_slack_build(struct slack_message *out, const struct gate *g)
 	/* the details, one line per failed check, as far as a section holds */
 	for (i = 0; i < g->checks.n && b.len < SLACK_MAX_SECTION_TEXT; i++) {
 		const struct check_result *r = g->checks.items[i];
-		if (r->status != CHECK_FAIL || r->phase == PHASE_RECOVERY) {
+		if (!gate_check_failed(r)) {
 			continue;
 		}
 		buf_puts(&b, b.len > 0 ? "\n" : "");

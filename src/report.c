@@ -151,7 +151,7 @@ report_build(const struct gate *g, int exit_code)
 			jsonh_add(c, "data", json_object_get(r->data));
 		}
 		jsonh_append(checks, c);
-		if (r->status == CHECK_FAIL && r->phase != PHASE_RECOVERY) {
+		if (gate_check_failed(r)) {
 			jsonh_append(failed, json_object_new_string(r->name));
 		}
 	}
