@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include "atom-config.h"
-#include "config.h"
 #include "http.h"
 
 #include <ctype.h>
@@ -84,6 +83,23 @@ struct http_batch {
 	int stream_cap;              /* requests in flight to HTTP/2 origins */
 	bool aborted;
 };
+
+int
+http_global_init(struct error *err)
+{
+	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (rc != CURLE_OK) {
+		return error_set(err, ERR_GENERIC, "cannot initialise libcurl: %s", curl_easy_strerror(rc));
+	}
+	return 0;
+}
+
+void
+http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
 
 struct http *
 http_new(void)
@@ -481,35 +497,6 @@ http_url_append_query(const char *url, const char *param)
 	}
 	free(text);
 	http_url_dispose(&parsed);
-	return out;
-}
-
-char *
-http_url_for_log(const char *url)
-{
-	CURLU *u = url_handle(url, NULL);
-	char *out = NULL;
-
-	if (u != NULL && curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
-	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
-	    curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK &&
-	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) == CURLUE_OK &&
-	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK) {
-		out = take_part(u, CURLUPART_URL, 0);
-	}
-	curl_url_cleanup(u);
-	if (out != NULL) {
-		/* libcurl writes an empty path as "/": show the base URL as the user wrote it */
-		size_t n = strcspn(url, "?#"), m = strlen(out);
-		if (m > 0 && out[m - 1] == '/' && (n == 0 || url[n - 1] != '/')) {
-			out[m - 1] = '\0';
-		}
-	}
-	if (out == NULL) {
-		/* not a URL libcurl can send to: show no more than the text before any query */
-		size_t n = strcspn(url, "?#@");
-		out = xstrndup(url, n);
-	}
 	return out;
 }
 
@@ -1192,7 +1179,7 @@ finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
 	} else {
 		verdict = retry_decide(&policy, &in, &delay);
 	}
-	logurl = http_url_for_log(req->url);
+	logurl = url_for_log(req->url);
 	log_debug("%s %s -> %ld (%s) in %lld ms, attempt %d", req->method != NULL ? req->method : "GET",
 		  logurl, req->resp.status, transport_outcome_name(req->transport),
 		  (long long)(clock_ms() - req->started_ms), req->attempts);

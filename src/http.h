@@ -119,6 +119,14 @@ struct http_batch_opts {
 	int64_t deadline_ms;       /* monotonic; 0: none. Past it, remaining requests are aborted */
 };
 
+/*
+ * libcurl's global set-up: the first library call in main(), before any other thread or request
+ * (curl's tool_main.c); ERR_GENERIC when libcurl cannot initialise. http_global_cleanup undoes it
+ * at the very end.
+ */
+int http_global_init(struct error *err);
+void http_global_cleanup(void);
+
 struct http *http_new(void);
 void http_free(struct http *h);
 
@@ -198,8 +206,6 @@ bool http_url_same_origin(const char *a, const char *b);
 char *http_url_join(const char *base, const char *path_query);
 /* url with "name=value" (already encoded) appended to its query; NULL when not http(s) */
 char *http_url_append_query(const char *url, const char *param);
-/* "https://host/path" without user-info, query or fragment, for logs; caller frees */
-char *http_url_for_log(const char *url);
 
 /*
  * HTTP status to error code, decided once for every client (each keeps its own message):

@@ -95,25 +95,6 @@ test_url__join(void)
 }
 
 static void
-test_url__for_log(void)
-{
-	char *u;
-
-	u = http_url_for_log("http://127.0.0.1:9090");
-	is_str(u, "http://127.0.0.1:9090", "base URL as written");
-	free(u);
-	u = http_url_for_log("https://prom.example/p/?tenant=secret#frag");
-	is_str(u, "https://prom.example/p/", "query and fragment removed");
-	free(u);
-	u = http_url_for_log("https://user:pw@prom.example/x?q");
-	ok(u != NULL && strstr(u, "pw") == NULL && strstr(u, "user") == NULL, "user-info removed: %s", u);
-	free(u);
-	u = http_url_for_log("junk?secret");
-	is_str(u, "junk", "unparsable: cut before the query");
-	free(u);
-}
-
-static void
 test_url__status(void)
 {
 	is_int(http_status_error_code(200), ERR_OK, "200");
@@ -144,7 +125,6 @@ main(void)
 	test_url__parse();
 	test_url__origin();
 	test_url__join();
-	test_url__for_log();
 	test_url__status();
 	return tap_done();
 }
