@@ -5,6 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks/judge.h"
+#include "config.h"
+#include "gate.h"
+#include "http.h"
+#include "jsonh.h"
 #include "log.h"
 #include "util.h"
 
@@ -16,6 +21,28 @@
 #define READINESS_MAX_INTERVAL_MS 1000
 
 typedef void judge_fn(struct check_result *r, const struct http_request *req, const struct gate *g);
+
+/* {"username":…,"password":…}; the caller wipes and frees */
+static char *
+login_body_new(const char *username, const char *password)
+{
+	struct json_object *o = json_object_new_object();
+	char *out;
+
+	jsonh_add_string(o, "username", username);
+	jsonh_add_string(o, "password", password);
+	out = xstrdup(jsonh_to_string(o, false));
+	/* json-c keeps its own copies: wipe them before releasing */
+	{
+		struct json_object *pw = jsonh_member(o, "password");
+		char *p = (char *)json_object_get_string(pw);
+		secret_wipe(p, strlen(p));
+		const char *ser = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		secret_wipe((void *)ser, strlen(ser));
+	}
+	json_object_put(o);
+	return out;
+}
 
 static void
 judge_health(struct check_result *r, const struct http_request *req, const struct gate *g)
