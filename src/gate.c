@@ -259,7 +259,8 @@ gate_rollback_line(const struct gate *g)
 
 	if (r->outcome == ROLLBACK_NONE && r->detail == NULL) {
 		if (!g->cfg->rollback) {
-			return xstrdup("not attempted: automatic rollback is off (rollback: false)");
+			return xstrdup(
+				"not attempted: automatic rollback is off (rollback: false)");
 		}
 		if (!r->enabled) {
 			return xstrdup("not attempted: no usable cluster configuration");
