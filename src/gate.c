@@ -243,7 +243,7 @@ gate_first_deployment(const struct gate *g)
 	const struct config *cfg = g->cfg;
 
 	return cfg->deployments != NULL && cfg->deployments[0] != NULL ? cfg->deployments[0]
-									: "deployment";
+								       : "deployment";
 }
 
 const char *
