@@ -11,7 +11,7 @@
  * token "s_token'" at the path 'access_token'); a text that depends on the token value is what
  * a leak really is.
  */
-#include "checks/smoke.h"
+#include "checks/judge.h"
 #include "fuzz.h"
 #include "jsonh.h"
 #include "log.h"

@@ -6,7 +6,39 @@
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
 #include "util.h"
+
+/*
+ * ca-cert is trusted for the service and Prometheus only (GitHub, Slack and the cluster keep their
+ * own trust), in addition to the system store; both say where a private CA goes when their
+ * certificate has an unknown issuer
+ */
+static void
+trust_setup(struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	const char *urls[2] = { cfg->url, cfg->prometheus_url };
+	static const char *const inputs[2] = { "url", "prometheus-url" };
+	size_t i;
+
+	if (g->http == NULL) {
+		return; /* a gate that sends nothing (unit tests of the writers) */
+	}
+	http_set_ca_file(g->http, cfg->ctx.ssl_cert_file);
+	for (i = 0; i < 2; i++) {
+		struct error err = ERROR_INIT;
+		if (urls[i] == NULL) {
+			continue;
+		}
+		if (http_trust_add(g->http, urls[i], cfg->ca_cert.data, cfg->ca_cert.len,
+				   "if a private CA signs it, pass that CA in the ca-cert input", &err) < 0) {
+			log_warn("ca-cert for %s: %s", inputs[i], err.msg);
+		}
+	}
+}
 
 /* one row per result: a new value is added here and in enum gate_result, nowhere else */
 static const struct {
@@ -110,41 +142,18 @@ gate_init(struct gate *g, const struct config *cfg, struct http *http)
 	g->started_wall_ms = wall_ms();
 	g->result = GATE_PASSED;
 	g->notify.issue_number = 0;
-}
-
-static void
-commit_dispose(struct commit_info *c)
-{
-	free(c->sha);
-	free(c->short_sha);
-	free(c->author);
-	free(c->email);
-	free(c->subject);
-	memset(c, 0, sizeof(*c));
+	trust_setup(g);
 }
 
 void
 gate_dispose(struct gate *g)
 {
-	size_t i;
-
 	check_list_dispose(&g->checks);
 	secret_free(g->token);
 	free(g->first_failure);
-	commit_dispose(&g->commit);
-	for (i = 0; i < g->rollback.n; i++) {
-		struct rollback_entry *e = &g->rollback.items[i];
-		free(e->deployment);
-		free(e->namespace);
-		free(e->images_before);
-		free(e->images_after);
-		free(e->detail);
-	}
-	free(g->rollback.items);
-	free(g->rollback.detail);
-	free(g->notify.issue_url);
-	free(g->notify.issue_action);
-	free(g->notify.slack_status);
+	gitmeta_commit_dispose(&g->commit);
+	rollback_facts_dispose(&g->rollback);
+	notify_facts_dispose(&g->notify);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -180,7 +189,11 @@ gate_failed(const struct gate *g)
 char *
 gate_service_url(const struct gate *g, const char *path)
 {
-	return xasprintf("%s%s", g->cfg->url, path);
+	char *url = http_url_join(g->cfg->url, path);
+
+	/* the url input was parsed by the same parser when the configuration was read */
+	assert(url != NULL);
+	return url;
 }
 
 char *
@@ -222,4 +235,40 @@ gate_failed_checks(const struct gate *g)
 		}
 	}
 	return buf_steal(&b);
+}
+
+const char *
+gate_first_deployment(const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+
+	return cfg->deployments != NULL && cfg->deployments[0] != NULL ? cfg->deployments[0]
+								       : "deployment";
+}
+
+const char *
+gate_short_sha(const struct gate *g)
+{
+	return g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha;
+}
+
+char *
+gate_rollback_line(const struct gate *g)
+{
+	const struct rollback_facts *r = &g->rollback;
+
+	if (r->outcome == ROLLBACK_NONE && r->detail == NULL) {
+		if (!g->cfg->rollback) {
+			return xstrdup(
+				"not attempted: automatic rollback is off (rollback: false)");
+		}
+		if (!r->enabled) {
+			return xstrdup("not attempted: no usable cluster configuration");
+		}
+		return xstrdup("not attempted");
+	}
+	if (r->detail != NULL) {
+		return xasprintf("%s: %s", rollback_outcome_words(r->outcome), r->detail);
+	}
+	return xstrdup(rollback_outcome_words(r->outcome));
 }

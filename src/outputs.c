@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "gate.h"
 #include "log.h"
 #include "util.h"
 #include "wfcmd.h"

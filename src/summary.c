@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config.h"
+#include "gate.h"
 #include "log.h"
 #include "markdown.h"
 #include "util.h"
