@@ -33,8 +33,8 @@ same_text(const char *a, const char *b)
  * it said for the first one.
  */
 static void
-check_token_hidden(const struct check_result *r, const struct http_request *req, char *const *segments,
-		   const char *path, size_t token_len)
+check_token_hidden(const struct check_result *r, const struct http_request *req,
+		   char *const *segments, const char *path, size_t token_len)
 {
 	struct check_list list = { NULL, 0 };
 	struct check_result *r2;
@@ -65,7 +65,8 @@ check_token_hidden(const struct check_result *r, const struct http_request *req,
 	r2 = check_list_add(&list, "login", PHASE_SMOKE);
 	login_judge(r2, &token2, &req2, segments, path);
 	FUZZ_ASSERT(token2 != NULL && strcmp(token2, other) == 0);
-	FUZZ_ASSERT(r2->status == r->status && same_text(r2->value, r->value) && same_text(r2->limit, r->limit));
+	FUZZ_ASSERT(r2->status == r->status && same_text(r2->value, r->value) &&
+		    same_text(r2->limit, r->limit));
 	FUZZ_ASSERT(same_text(r2->detail, r->detail));
 	secret_free(token2);
 	free(other);

@@ -211,15 +211,16 @@ test_issue__body(void)
 	g.rollback.items[0].rollout_ms = 12000;
 	g.rollback.items[0].failure_to_patch_ms = 300;
 	/* after the rollback, the checks run again: a failed one is the news, not a passed one */
-	check_set(check_list_add(&g.checks, "recovery-health", PHASE_RECOVERY), CHECK_PASS, "HTTP 200", "2xx",
-		  "HTTP 200");
-	check_set(check_list_add(&g.checks, "recovery-database", PHASE_RECOVERY), CHECK_FAIL, "HTTP 503", "2xx",
-		  "HTTP 503, expected 2xx");
+	check_set(check_list_add(&g.checks, "recovery-health", PHASE_RECOVERY), CHECK_PASS,
+		  "HTTP 200", "2xx", "HTTP 200");
+	check_set(check_list_add(&g.checks, "recovery-database", PHASE_RECOVERY), CHECK_FAIL,
+		  "HTTP 503", "2xx", "HTTP 503, expected 2xx");
 	issue_draft_build(&d, &g);
 	ok(strstr(d.body, "| `recovery-health` | pass | HTTP 200 |\n") != NULL &&
 	   strstr(d.body, "| `recovery-database` | fail | HTTP 503, expected 2xx |\n") != NULL,
 	   "after the rollback: each recovery check with its status and detail");
-	ok(strstr(d.body, "| `recovery-database` | HTTP 503 |") == NULL, "a recovery check is not listed as what failed");
+	ok(strstr(d.body, "| `recovery-database` | HTTP 503 |") == NULL,
+	   "a recovery check is not listed as what failed");
 	ok(strstr(d.body, "| `atom` | `prod-ns` | rolled back | 7 -> 8 (restores 6) | `atom:v2` -> `atom:v1` |") != NULL,
 	   "rollback row: revision and image before -> after");
 	ok(strstr(d.body, "kubectl rollout history deployment/atom -n prod-ns") != NULL, "namespace from the rollback");
