@@ -1133,15 +1133,17 @@ config_wants_baseline(const struct config *cfg)
 static int
 check_metric_inputs(const struct config *cfg, struct error *err)
 {
+	const char *basic = cfg->prometheus_password != NULL ? "prometheus-password" : "prometheus-username";
+
 	if (cfg->prometheus_token != NULL && (cfg->prometheus_username != NULL || cfg->prometheus_password != NULL)) {
 		return error_set(err, ERR_CONFIG,
-				 "invalid input 'prometheus-token': set together with 'prometheus-username'/'prometheus-password'; "
-				 "give a bearer token or basic auth, not both");
+				 "invalid input '%s': set together with 'prometheus-token'; give a bearer token or basic "
+				 "auth, not both",
+				 basic);
 	}
 	if ((cfg->prometheus_username == NULL) != (cfg->prometheus_password == NULL)) {
-		return error_set(err, ERR_CONFIG, "invalid input '%s': it is empty while '%s' is set; give both or neither",
-				 cfg->prometheus_username == NULL ? "prometheus-username" : "prometheus-password",
-				 cfg->prometheus_username == NULL ? "prometheus-password" : "prometheus-username");
+		return error_set(err, ERR_CONFIG, "invalid input '%s': set without '%s'; give both or neither", basic,
+				 cfg->prometheus_username == NULL ? "prometheus-username" : "prometheus-password");
 	}
 	if ((cfg->placeholders & (PROMQL_DEPLOYMENTS | PROMQL_NEEDS_CLUSTER)) != 0 && cfg->deployments == NULL) {
 		return error_set(err, ERR_CONFIG,

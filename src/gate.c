@@ -56,6 +56,14 @@ gate_dispose(struct gate *g)
 	free(g->notify.issue_url);
 	free(g->notify.issue_action);
 	free(g->notify.slack_status);
+	free(g->metrics.error_rate_query);
+	free(g->metrics.latency_query);
+	for (i = 0; i < g->metrics.n_named; i++) {
+		free(g->metrics.named[i].name);
+	}
+	free(g->metrics.named);
+	strv_free(g->release.replicasets);
+	free(g->release.namespace);
 	memset(g, 0, sizeof(*g));
 }
 

@@ -21,12 +21,36 @@ struct commit_info {
 	bool from_git;
 };
 
+/* a named metric's latest measured value, for the metrics output */
+struct metric_value {
+	char *name;
+	bool set;
+	double value;
+};
+
 struct metrics_facts {
 	bool error_rate_set;
 	double error_rate; /* fraction */
 	bool latency_set;
 	double latency_ms;
 	int samples;
+	bool baseline_error_rate_set;
+	double baseline_error_rate;
+	bool baseline_latency_set;
+	double baseline_latency_ms;
+	int64_t baseline_time_s;   /* when the baseline was evaluated (epoch s); 0: not evaluated */
+	char *error_rate_query;    /* as expanded and sent; NULL: not sent */
+	char *latency_query;
+	struct metric_value *named; /* the metrics input's, in order */
+	size_t n_named;
+};
+
+/* what preflight learnt about the release under test: for query templates and the baseline */
+struct release_facts {
+	char *namespace;     /* the namespace the Deployments were read in (kubeconfig or input) */
+	char **replicasets;  /* the newest ReplicaSet of each Deployment read */
+	size_t n_read;       /* Deployments whose newest ReplicaSet was read */
+	int64_t created_s;   /* the most recent of their creation times (epoch s); 0: unknown */
 };
 
 enum rollback_outcome {
@@ -82,6 +106,7 @@ struct gate {
 	const char *result;        /* passed, failed, rolled-back, rollback-failed */
 	struct commit_info commit;
 	struct metrics_facts metrics;
+	struct release_facts release;
 	struct rollback_facts rollback;
 	struct notify_facts notify;
 	void *cluster;             /* rollback.c's preflight state */

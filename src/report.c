@@ -121,6 +121,7 @@ report_build(const struct gate *g, int exit_code)
 	jsonh_add_bool(root, "dry_run", cfg->dry_run);
 	jsonh_add_string(root, "environment", cfg->environment);
 	jsonh_add_bool(root, "production", cfg->production);
+	add_opt_string(root, "production_reason", cfg->production_reason);
 	jsonh_add_string(root, "url", cfg->url);
 	jsonh_add_string(root, "started_at", started);
 	jsonh_add_string(root, "finished_at", finished);
@@ -172,8 +173,34 @@ report_build(const struct gate *g, int exit_code)
 	} else {
 		jsonh_add(metrics, "prometheus_url", NULL);
 	}
-	jsonh_add_string(metrics, "error_rate_query", cfg->error_rate_query);
-	jsonh_add_string(metrics, "latency_query", cfg->latency_query);
+	/* what was sent, templates expanded; the configured text when nothing was */
+	jsonh_add_string(metrics, "error_rate_query",
+			 g->metrics.error_rate_query != NULL ? g->metrics.error_rate_query : cfg->error_rate_query);
+	jsonh_add_string(metrics, "latency_query",
+			 g->metrics.latency_query != NULL ? g->metrics.latency_query : cfg->latency_query);
+	jsonh_add(metrics, "baseline_error_rate",
+		  g->metrics.baseline_error_rate_set && isfinite(g->metrics.baseline_error_rate)
+			  ? json_object_new_double(g->metrics.baseline_error_rate)
+			  : NULL);
+	jsonh_add(metrics, "baseline_latency_ms",
+		  g->metrics.baseline_latency_set && isfinite(g->metrics.baseline_latency_ms)
+			  ? json_object_new_double(g->metrics.baseline_latency_ms)
+			  : NULL);
+	if (g->metrics.baseline_time_s > 0) {
+		char at[40];
+		time_format_utc(at, sizeof(at), g->metrics.baseline_time_s * 1000);
+		jsonh_add_string(metrics, "baseline_time", at);
+	} else {
+		jsonh_add(metrics, "baseline_time", NULL);
+	}
+	{
+		struct json_object *named = json_object_new_object();
+		for (i = 0; i < g->metrics.n_named; i++) {
+			const struct metric_value *v = &g->metrics.named[i];
+			jsonh_add(named, v->name, v->set && isfinite(v->value) ? json_object_new_double(v->value) : NULL);
+		}
+		jsonh_add(metrics, "named", named);
+	}
 	jsonh_add(root, "metrics", metrics);
 
 	jsonh_add(root, "rollback", rollback_json(g));

@@ -18,10 +18,21 @@
 char *
 prom_query_url(const char *base_url, const char *expr)
 {
+	return prom_query_url_at(base_url, expr, 0);
+}
+
+char *
+prom_query_url_at(const char *base_url, const char *expr, int64_t time)
+{
 	size_t base_len = strcspn(base_url, "?");
 	char *q = http_escape(expr);
 	char *url;
 
+	if (time > 0) {
+		char *with_time = xasprintf("%s&time=%lld", q, (long long)time);
+		free(q);
+		q = with_time;
+	}
 	/*
 	 * A base with a ?query of its own (some hosted services want a tenant parameter) keeps it
 	 * after ours; the path goes before it.
@@ -448,13 +459,15 @@ prom_query_run(const struct prom_client *c, struct prom_query *queries, size_t n
 	opts.retry = c->retry;
 	batch = http_batch_new(c->http, &opts);
 	for (i = 0; i < n; i++) {
-		urls[i] = prom_query_url(c->base_url, queries[i].expr);
+		urls[i] = prom_query_url_at(c->base_url, queries[i].expr, queries[i].time);
 		reqs[i].url = urls[i];
 		reqs[i].bearer = c->token;
+		reqs[i].basic_user = c->username;
+		reqs[i].basic_password = c->password;
 		reqs[i].timeout_ms = c->timeout_ms;
 		reqs[i].idempotent = true; /* an instant query changes nothing: transient failures are retried */
 		reqs[i].max_retries = -1;
-		reqs[i].headers = NULL;
+		reqs[i].headers = c->headers;
 		http_batch_add(batch, &reqs[i]);
 	}
 	rc = http_batch_run(batch, err);
