@@ -97,6 +97,19 @@ rollback_json(const struct gate *g)
 	return r;
 }
 
+/* ten significant digits, as the samples: 0.001, not 0.0009999999999999998; NULL for NaN and infinities */
+static struct json_object *
+number_or_null(double v)
+{
+	char num[32];
+
+	if (!isfinite(v)) {
+		return NULL;
+	}
+	(void)snprintf(num, sizeof(num), "%.10g", v);
+	return json_object_new_double_s(v, num);
+}
+
 struct json_object *
 report_build(const struct gate *g, int exit_code)
 {
@@ -179,13 +192,9 @@ report_build(const struct gate *g, int exit_code)
 	jsonh_add_string(metrics, "latency_query",
 			 g->metrics.latency_query != NULL ? g->metrics.latency_query : cfg->latency_query);
 	jsonh_add(metrics, "baseline_error_rate",
-		  g->metrics.baseline_error_rate_set && isfinite(g->metrics.baseline_error_rate)
-			  ? json_object_new_double(g->metrics.baseline_error_rate)
-			  : NULL);
+		  g->metrics.baseline_error_rate_set ? number_or_null(g->metrics.baseline_error_rate) : NULL);
 	jsonh_add(metrics, "baseline_latency_ms",
-		  g->metrics.baseline_latency_set && isfinite(g->metrics.baseline_latency_ms)
-			  ? json_object_new_double(g->metrics.baseline_latency_ms)
-			  : NULL);
+		  g->metrics.baseline_latency_set ? number_or_null(g->metrics.baseline_latency_ms) : NULL);
 	if (g->metrics.baseline_time_s > 0) {
 		char at[40];
 		time_format_utc(at, sizeof(at), g->metrics.baseline_time_s * 1000);
@@ -197,7 +206,7 @@ report_build(const struct gate *g, int exit_code)
 		struct json_object *named = json_object_new_object();
 		for (i = 0; i < g->metrics.n_named; i++) {
 			const struct metric_value *v = &g->metrics.named[i];
-			jsonh_add(named, v->name, v->set && isfinite(v->value) ? json_object_new_double(v->value) : NULL);
+			jsonh_add(named, v->name, v->set ? number_or_null(v->value) : NULL);
 		}
 		jsonh_add(metrics, "named", named);
 	}
