@@ -219,7 +219,9 @@ fail_key(struct error *err, size_t index, const char *name, const char *key, con
 	int rc;
 
 	where(&b, index, name);
-	buf_printf(&b, "key '%s': %s", key, what);
+	buf_puts(&b, "key '");
+	quote(&b, key, strlen(key)); /* a key is outside text: one line, bounded */
+	buf_printf(&b, "': %s", what);
 	if (value != NULL) {
 		buf_puts(&b, ", got '");
 		quote(&b, value, len);
@@ -444,6 +446,9 @@ metricdef_parse_list(struct metric_def **out, size_t *n_out, const char *yaml, s
 		goto out;
 	}
 	count = yamlh_length(d, root);
+	if (count == 0) {
+		goto out; /* [] : no metrics, as an empty input */
+	}
 	if (count > METRICDEF_MAX_METRICS) {
 		rc = error_set(err, ERR_CONFIG, "too many metrics (%zu; at most %d)", count, METRICDEF_MAX_METRICS);
 		goto out;
