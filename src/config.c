@@ -890,92 +890,103 @@ header_token_char(unsigned char c)
 	return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-int
-config_parse_headers(char ***out, const char *s, struct error *err)
+/* one "Name: value" line of len bytes (no line end); *out gets "Name: value" or NULL for a blank line */
+static int
+parse_header_line(char **out, const char *p, size_t len, unsigned line_no, struct error *err)
 {
 	static const char *const refused[] = { "host", "content-length", "transfer-encoding", "connection",
 					       "authorization" };
+	size_t name_len = 0, i;
+	char *name, *value, *trimmed;
+
+	*out = NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 0x20 || c == 0x7f) {
+			return error_set(err, ERR_CONFIG, "line %u: a control character inside the line", line_no);
+		}
+	}
+	if (len == 0 || strspn(p, " ") >= len) {
+		return 0;
+	}
+	while (name_len < len && header_token_char((unsigned char)p[name_len])) {
+		name_len++;
+	}
+	if (name_len == 0 || name_len >= len || p[name_len] != ':') {
+		return error_set(err, ERR_CONFIG, "line %u: expected 'Name: value' (such as X-Scope-OrgID: team-a)",
+				 line_no);
+	}
+	name = xstrndup(p, name_len);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (strcasecmp(name, refused[i]) == 0) {
+			(void)error_set(err, ERR_CONFIG, "line %u: %s is set by the action itself%s", line_no, name,
+					i == 4 ? " (use prometheus-token or prometheus-username/-password)" : "");
+			free(name);
+			return ERR_CONFIG;
+		}
+	}
+	value = xstrndup(p + name_len + 1, len - name_len - 1);
+	trimmed = str_trim_dup(value);
+	secret_free(value);
+	if (trimmed[0] == '\0') {
+		(void)error_set(err, ERR_CONFIG, "line %u: %s has an empty value", line_no, name);
+		free(name);
+		free(trimmed);
+		return ERR_CONFIG;
+	}
+	/* every value may be a tenant key or a credential: masked before anything prints it */
+	log_mask(trimmed);
+	*out = xasprintf("%s: %s", name, trimmed);
+	free(name);
+	secret_free(trimmed);
+	return 0;
+}
+
+static void
+headers_free(char **lines)
+{
+	size_t i;
+
+	for (i = 0; lines != NULL && lines[i] != NULL; i++) {
+		secret_wipe(lines[i], strlen(lines[i]));
+	}
+	strv_free(lines);
+}
+
+int
+config_parse_headers(char ***out, const char *s, struct error *err)
+{
 	char **lines = NULL;
 	const char *p = s;
 	unsigned line_no = 0;
-	int rc = 0;
 
 	while (*p != '\0') {
-		size_t len = strcspn(p, "\n"), name_len = 0, i;
-		const char *v;
-		char *name, *value;
+		size_t len = strcspn(p, "\n"), used = len;
+		char *line = NULL;
 
 		line_no++;
 		/* a Windows line end is not part of the value */
 		if (len > 0 && p[len - 1] == '\r') {
 			len--;
 		}
-		for (i = 0; i < len; i++) {
-			unsigned char c = (unsigned char)p[i];
-			if (c < 0x20 || c == 0x7f) {
-				rc = error_set(err, ERR_CONFIG, "line %u: a control character inside the line", line_no);
-				goto out;
-			}
+		if (parse_header_line(&line, p, len, line_no, err) < 0) {
+			headers_free(lines);
+			return ERR_CONFIG;
 		}
-		while (name_len < len && header_token_char((unsigned char)p[name_len])) {
-			name_len++;
+		if (line != NULL) {
+			strv_push(&lines, line);
 		}
-		if (len == 0 || strspn(p, " \t") == len) {
-			goto next;
-		}
-		if (name_len == 0 || name_len >= len || p[name_len] != ':') {
-			rc = error_set(err, ERR_CONFIG, "line %u: expected 'Name: value' (such as X-Scope-OrgID: team-a)",
-				       line_no);
-			goto out;
-		}
-		name = xstrndup(p, name_len);
-		for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-			if (strcasecmp(name, refused[i]) == 0) {
-				rc = error_set(err, ERR_CONFIG, "line %u: %s is set by the action itself%s", line_no, name,
-					       i == 4 ? " (use prometheus-token or prometheus-username/-password)" : "");
-				free(name);
-				goto out;
-			}
-		}
-		v = p + name_len + 1;
-		value = xstrndup(v, len - name_len - 1);
-		{
-			char *trimmed = str_trim_dup(value);
-			secret_free(value);
-			value = trimmed;
-		}
-		if (value[0] == '\0') {
-			rc = error_set(err, ERR_CONFIG, "line %u: %s has an empty value", line_no, name);
-			free(name);
-			free(value);
-			goto out;
-		}
-		/* every value may be a tenant key or a credential: masked before anything prints it */
-		log_mask(value);
-		strv_push(&lines, xasprintf("%s: %s", name, value));
-		free(name);
-		secret_free(value);
 		if (strv_len(lines) > 32) {
-			rc = error_set(err, ERR_CONFIG, "too many headers (at most 32)");
-			goto out;
+			headers_free(lines);
+			return error_set(err, ERR_CONFIG, "too many headers (at most 32)");
 		}
-next:
-		p += strcspn(p, "\n");
+		p += used;
 		if (*p == '\n') {
 			p++;
 		}
 	}
 	*out = lines;
-	lines = NULL;
-out:
-	if (lines != NULL) {
-		size_t i;
-		for (i = 0; lines[i] != NULL; i++) {
-			secret_wipe(lines[i], strlen(lines[i]));
-		}
-	}
-	strv_free(lines);
-	return rc;
+	return 0;
 }
 
 static int
@@ -1392,10 +1403,7 @@ config_dispose(struct config *cfg)
 	secret_free(cfg->prometheus_token);
 	free(cfg->prometheus_username);
 	secret_free(cfg->prometheus_password);
-	for (size_t i = 0; cfg->prometheus_headers != NULL && cfg->prometheus_headers[i] != NULL; i++) {
-		secret_wipe(cfg->prometheus_headers[i], strlen(cfg->prometheus_headers[i]));
-	}
-	strv_free(cfg->prometheus_headers);
+	headers_free(cfg->prometheus_headers);
 	free(cfg->production_reason);
 	metricdef_list_free(cfg->metrics, cfg->n_metrics);
 	free(cfg->error_rate_query);

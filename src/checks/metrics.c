@@ -1101,6 +1101,57 @@ evaluations_planned(const struct gate *g)
 	return total;
 }
 
+/* the checks, in order: error-rate, latency, then the metrics input's; the gate's facts follow them */
+static struct metric *
+metrics_new(struct gate *g, size_t n)
+{
+	const struct config *cfg = g->cfg;
+	struct metric *m = xcalloc(n, sizeof(*m));
+	size_t i;
+
+	metric_init_builtin(&m[0], g, METRIC_ERROR_RATE);
+	metric_init_builtin(&m[1], g, METRIC_LATENCY);
+	g->metrics.named = xcalloc(cfg->n_metrics + 1, sizeof(*g->metrics.named));
+	g->metrics.n_named = cfg->n_metrics;
+	for (i = 0; i < cfg->n_metrics; i++) {
+		metric_init_named(&m[2 + i], g, &cfg->metrics[i]);
+		g->metrics.named[i].name = xstrdup(cfg->metrics[i].name);
+	}
+	return m;
+}
+
+/* evaluation k: expand the templates, send every query in one batch, judge, record, report progress */
+static int
+evaluate(struct metric *m, size_t n, struct gate *g, const struct prom_client *client, int k, int total,
+	 int64_t start, int64_t at, struct error *err)
+{
+	struct round rd;
+	struct buf line = BUF_INIT;
+	size_t i;
+	int rc;
+
+	round_build(&rd, m, n, g, k == 0, at);
+	rc = round_run(&rd, client, m, n, err);
+	if (rc == 0) {
+		judge_round(m, n, &rd, g, k == 0, at);
+		for (i = 0; i < n; i++) {
+			record_sample(&m[i], clock_ms() - start);
+		}
+	}
+	round_dispose(&rd);
+	if (rc < 0 || total <= 1) {
+		return rc;
+	}
+	buf_printf(&line, "  [%d/%d] ", k + 1, total);
+	for (i = 0; i < n; i++) {
+		buf_puts(&line, i > 0 ? ", " : "");
+		progress_part(&line, &m[i]);
+	}
+	log_info("%s", buf_str(&line));
+	buf_dispose(&line);
+	return 0;
+}
+
 int
 metrics_run(struct gate *g, struct error *err)
 {
@@ -1119,15 +1170,7 @@ metrics_run(struct gate *g, struct error *err)
 	}
 	total = evaluations_planned(g);
 	client_init(&client, g);
-	m = xcalloc(n, sizeof(*m));
-	metric_init_builtin(&m[0], g, METRIC_ERROR_RATE);
-	metric_init_builtin(&m[1], g, METRIC_LATENCY);
-	g->metrics.named = xcalloc(cfg->n_metrics + 1, sizeof(*g->metrics.named));
-	g->metrics.n_named = cfg->n_metrics;
-	for (i = 0; i < cfg->n_metrics; i++) {
-		metric_init_named(&m[2 + i], g, &cfg->metrics[i]);
-		g->metrics.named[i].name = xstrdup(cfg->metrics[i].name);
-	}
+	m = metrics_new(g, n);
 	if (config_wants_baseline(cfg)) {
 		g->metrics.baseline_time_s = at;
 	}
@@ -1135,9 +1178,6 @@ metrics_run(struct gate *g, struct error *err)
 
 	start = clock_ms();
 	for (k = 0; k < total; k++) {
-		struct round rd;
-		struct buf line = BUF_INIT;
-
 		if (k > 0) {
 			int64_t wait = start + (int64_t)k * interval - clock_ms();
 			if (wait > 0 && cancel_sleep_ms(wait) < 0) {
@@ -1149,28 +1189,12 @@ metrics_run(struct gate *g, struct error *err)
 				break;
 			}
 		}
-		round_build(&rd, m, n, g, k == 0, at);
-		rc = round_run(&rd, &client, m, n, err);
+		rc = evaluate(m, n, g, &client, k, total, start, at, err);
 		if (rc < 0) {
-			round_dispose(&rd);
 			break;
 		}
 		done++;
-		judge_round(m, n, &rd, g, k == 0, at);
-		for (i = 0; i < n; i++) {
-			record_sample(&m[i], clock_ms() - start);
-		}
-		round_dispose(&rd);
 		fill_facts(g, m, n, done);
-		if (total > 1) {
-			buf_printf(&line, "  [%d/%d] ", k + 1, total);
-			for (i = 0; i < n; i++) {
-				buf_puts(&line, i > 0 ? ", " : "");
-				progress_part(&line, &m[i]);
-			}
-			log_info("%s", buf_str(&line));
-			buf_dispose(&line);
-		}
 		stopped_by = failed_names(m, n);
 		if (stopped_by != NULL) {
 			break;
