@@ -171,7 +171,5 @@ bool config_production_auto(char *why, size_t size, const char *environment);
 bool config_wants_baseline(const struct config *cfg);
 bool status_set_matches(const struct status_set *set, long status);
 void endpoints_free(struct endpoint *e, size_t n);
-/* formats a duration for people: 250ms, 10s, 2m30s */
-void duration_format(char *out, size_t size, int64_t ms);
 
 #endif

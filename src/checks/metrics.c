@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "phases.h"
+#include "checks/metrics.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +8,8 @@
 
 #include "buf.h"
 #include "clients/prom.h"
+#include "config.h"
+#include "gate.h"
 #include "jsonh.h"
 #include "log.h"
 #include "promql.h"
@@ -871,7 +873,7 @@ static void
 log_plan(const struct gate *g, const struct metric *m, size_t n, int total, int64_t baseline_at)
 {
 	const struct config *cfg = g->cfg;
-	char *url = http_url_for_log(cfg->prometheus_url);
+	char *url = url_for_log(cfg->prometheus_url);
 	char auth[96];
 	size_t i;
 
@@ -1099,6 +1101,23 @@ evaluations_planned(const struct gate *g)
 		total = 1;
 	}
 	return total;
+}
+
+void
+metrics_facts_dispose(struct metrics_facts *f)
+{
+	size_t i;
+
+	if (f == NULL) {
+		return;
+	}
+	free(f->error_rate_query);
+	free(f->latency_query);
+	for (i = 0; i < f->n_named; i++) {
+		free(f->named[i].name);
+	}
+	free(f->named);
+	memset(f, 0, sizeof(*f));
 }
 
 /* the checks, in order: error-rate, latency, then the metrics input's; the gate's facts follow them */
