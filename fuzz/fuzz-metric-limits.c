@@ -44,10 +44,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		double inc;
 		rc = metricdef_parse_increase(&l, s, (enum increase_subject)(data[0] % 5), &err);
 		if (rc == 0) {
-			FUZZ_ASSERT(l.kind == INCREASE_NONE || (isfinite(l.value) && l.value >= 0.0));
+			FUZZ_ASSERT(l.kind == INCREASE_NONE ||
+				    (isfinite(l.value) && l.value >= 0.0));
 			FUZZ_ASSERT(l.kind != INCREASE_RATIO || l.value > 0.0);
-			(void)metricdef_increase_exceeded(&l, take_double(data, size, 1), take_double(data, size, 9),
-							  &defined, &inc);
+			(void)metricdef_increase_exceeded(&l, take_double(data, size, 1),
+							  take_double(data, size, 9), &defined,
+							  &inc);
 		} else {
 			FUZZ_ASSERT(err.code == ERR_CONFIG && err.msg[0] != '\0');
 		}

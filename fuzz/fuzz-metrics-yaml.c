@@ -23,9 +23,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const char *c;
 			FUZZ_ASSERT(list[i].name != NULL && list[i].query != NULL);
 			for (c = list[i].name; *c != '\0'; c++) {
-				FUZZ_ASSERT((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-');
+				FUZZ_ASSERT((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+					    *c == '-');
 			}
-			FUZZ_ASSERT(list[i].has_max || list[i].has_min || list[i].increase.kind != INCREASE_NONE);
+			FUZZ_ASSERT(list[i].has_max || list[i].has_min ||
+				    list[i].increase.kind != INCREASE_NONE);
 			FUZZ_ASSERT(!list[i].has_max || isfinite(list[i].max));
 			FUZZ_ASSERT(!list[i].has_min || isfinite(list[i].min));
 			FUZZ_ASSERT(list[i].on_no_data >= -1 && list[i].on_no_data <= 2);

@@ -37,7 +37,8 @@ parse_number(double *out, const char *s, size_t len)
 	if (text[i] == '-' || text[i] == '+') {
 		i++;
 	}
-	if (!isdigit((unsigned char)text[i]) && !(text[i] == '.' && isdigit((unsigned char)text[i + 1]))) {
+	if (!isdigit((unsigned char)text[i]) &&
+	    !(text[i] == '.' && isdigit((unsigned char)text[i + 1]))) {
 		return -1;
 	}
 	for (; text[i] != '\0'; i++) {
@@ -59,17 +60,21 @@ forms(enum increase_subject subject)
 {
 	switch (subject) {
 	case INCREASE_OF_ERROR_RATE:
-		return "expected percentage points over the baseline such as +0.5%, or a ratio such as 2x";
+		return "expected percentage points over the baseline such as +0.5%, or a ratio "
+		       "such as 2x";
 	case INCREASE_OF_LATENCY:
 		return "expected +20% (relative), +100ms (absolute) or a ratio such as 1.5x";
 	case INCREASE_OF_METRIC:
 	default:
-		return "expected a ratio such as 1.5x, a relative increase such as +20% or an absolute one such as +100";
+		return "expected a ratio such as 1.5x, a relative increase such as +20% or an "
+		       "absolute one such as +100";
 	}
 }
 
 int
-metricdef_parse_increase(struct increase_limit *out, const char *s, enum increase_subject subject,
+metricdef_parse_increase(struct increase_limit *out,
+			 const char *s,
+			 enum increase_subject subject,
 			 struct error *err)
 {
 	size_t len = strlen(s);
@@ -85,7 +90,9 @@ metricdef_parse_increase(struct increase_limit *out, const char *s, enum increas
 	(void)snprintf(out->text, sizeof(out->text), "%s", s);
 	if (s[len - 1] == 'x' || s[len - 1] == 'X') {
 		if (s[0] == '+' || s[0] == '-' || parse_number(&v, s, len - 1) < 0 || v <= 0.0) {
-			return error_set(err, ERR_CONFIG, "%s (a ratio is a number above 0 followed by x)", forms(subject));
+			return error_set(err, ERR_CONFIG,
+					 "%s (a ratio is a number above 0 followed by x)",
+					 forms(subject));
 		}
 		out->kind = INCREASE_RATIO;
 		out->value = v;
@@ -112,8 +119,8 @@ metricdef_parse_increase(struct increase_limit *out, const char *s, enum increas
 		out->value = (double)ms;
 		return 0;
 	}
-	if (subject == INCREASE_OF_METRIC && parse_number(&v, s + 1, len - 1) == 0 && v >= 0.0 && s[1] != '+' &&
-	    s[1] != '-') {
+	if (subject == INCREASE_OF_METRIC && parse_number(&v, s + 1, len - 1) == 0 && v >= 0.0 &&
+	    s[1] != '+' && s[1] != '-') {
 		out->kind = INCREASE_ABSOLUTE;
 		out->value = v;
 		return 0;
@@ -122,7 +129,10 @@ metricdef_parse_increase(struct increase_limit *out, const char *s, enum increas
 }
 
 bool
-metricdef_increase_exceeded(const struct increase_limit *limit, double value, double baseline, bool *defined_out,
+metricdef_increase_exceeded(const struct increase_limit *limit,
+			    double value,
+			    double baseline,
+			    bool *defined_out,
 			    double *increase_out)
 {
 	double inc = 0.0;
@@ -178,7 +188,8 @@ metricdef_list_free(struct metric_def *list, size_t n)
 }
 
 static const char *const builtin_names[] = {
-	"health", "database", "login", "error-rate", "latency", "recovery-health", "recovery-database",
+	"health",          "database",          "login", "error-rate", "latency",
+	"recovery-health", "recovery-database",
 };
 
 /* "item 2 (queue-depth): " */
@@ -212,7 +223,12 @@ quote(struct buf *b, const char *s, size_t len)
 }
 
 static int
-fail_key(struct error *err, size_t index, const char *name, const char *key, const char *what, const char *value,
+fail_key(struct error *err,
+	 size_t index,
+	 const char *name,
+	 const char *key,
+	 const char *what,
+	 const char *value,
 	 size_t len)
 {
 	struct buf b = BUF_INIT;
@@ -241,7 +257,8 @@ valid_name(const char *s, size_t len)
 		return false;
 	}
 	for (i = 0; i < len; i++) {
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-')) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '-')) {
 			return false;
 		}
 	}
@@ -265,17 +282,24 @@ parse_policy(int *out, const char *v, bool allow_pass)
 
 /* one key of an item; the scalar's text is v (len bytes, no NUL inside) */
 static int
-parse_key(struct metric_def *m, size_t index, const char *key, const char *v, size_t len, struct error *err)
+parse_key(struct metric_def *m,
+	  size_t index,
+	  const char *key,
+	  const char *v,
+	  size_t len,
+	  struct error *err)
 {
 	struct error sub = ERROR_INIT;
 
 	if (strcmp(key, "query") == 0) {
 		unsigned used;
 		if (len == 0) {
-			return fail_key(err, index, m->name, key, "expected a PromQL expression", NULL, 0);
+			return fail_key(err, index, m->name, key, "expected a PromQL expression",
+					NULL, 0);
 		}
 		if (len > 8192) {
-			return fail_key(err, index, m->name, key, "expected a PromQL expression of at most 8192 characters",
+			return fail_key(err, index, m->name, key,
+					"expected a PromQL expression of at most 8192 characters",
 					NULL, 0);
 		}
 		if (promql_template_check(&used, v, &sub) < 0) {
@@ -295,12 +319,15 @@ parse_key(struct metric_def *m, size_t index, const char *key, const char *v, si
 			m->min = d;
 		}
 	} else if (strcmp(key, "max-increase") == 0) {
-		if (len == 0 || metricdef_parse_increase(&m->increase, v, INCREASE_OF_METRIC, &sub) < 0) {
-			return fail_key(err, index, m->name, key, len == 0 ? forms(INCREASE_OF_METRIC) : sub.msg, v, len);
+		if (len == 0 ||
+		    metricdef_parse_increase(&m->increase, v, INCREASE_OF_METRIC, &sub) < 0) {
+			return fail_key(err, index, m->name, key,
+					len == 0 ? forms(INCREASE_OF_METRIC) : sub.msg, v, len);
 		}
 	} else if (strcmp(key, "on-no-data") == 0) {
 		if (parse_policy(&m->on_no_data, v, true) < 0) {
-			return fail_key(err, index, m->name, key, "expected pass, warn or fail", v, len);
+			return fail_key(err, index, m->name, key, "expected pass, warn or fail", v,
+					len);
 		}
 	} else if (strcmp(key, "on-query-error") == 0) {
 		if (parse_policy(&m->on_query_error, v, false) < 0) {
@@ -308,7 +335,8 @@ parse_key(struct metric_def *m, size_t index, const char *key, const char *v, si
 		}
 	} else {
 		return fail_key(err, index, m->name, key,
-				"unknown key (expected name, query, max, min, max-increase, on-no-data, on-query-error)",
+				"unknown key (expected name, query, max, min, max-increase, "
+				"on-no-data, on-query-error)",
 				NULL, 0);
 	}
 	return 0;
@@ -316,7 +344,11 @@ parse_key(struct metric_def *m, size_t index, const char *key, const char *v, si
 
 /* the item's name first, so every later message can name the item */
 static int
-parse_name(struct metric_def *m, const struct yamlh_doc *d, int item, size_t index, const struct metric_def *done,
+parse_name(struct metric_def *m,
+	   const struct yamlh_doc *d,
+	   int item,
+	   size_t index,
+	   const struct metric_def *done,
 	   struct error *err)
 {
 	size_t i, n = yamlh_length(d, item), len = 0;
@@ -330,21 +362,25 @@ parse_name(struct metric_def *m, const struct yamlh_doc *d, int item, size_t ind
 			}
 			v = yamlh_scalar(d, yamlh_value(d, item, i), &len);
 			if (v == NULL) {
-				return fail_key(err, index, NULL, "name", "expected a name such as checkout-errors", NULL, 0);
+				return fail_key(err, index, NULL, "name",
+						"expected a name such as checkout-errors", NULL, 0);
 			}
 		}
 	}
 	if (v == NULL) {
-		return fail_key(err, index, NULL, "name", "required (a name such as checkout-errors)", NULL, 0);
+		return fail_key(err, index, NULL, "name",
+				"required (a name such as checkout-errors)", NULL, 0);
 	}
 	if (!valid_name(v, len) || strlen(v) != len) {
 		return fail_key(err, index, NULL, "name",
-				"expected lower-case letters, digits and '-' (at most 63, not starting or ending with '-')", v,
-				len);
+				"expected lower-case letters, digits and '-' (at most 63, not "
+				"starting or ending with '-')",
+				v, len);
 	}
 	for (i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++) {
 		if (strcmp(v, builtin_names[i]) == 0) {
-			return fail_key(err, index, NULL, "name", "is the name of a built-in check", v, len);
+			return fail_key(err, index, NULL, "name", "is the name of a built-in check",
+					v, len);
 		}
 	}
 	for (i = 0; i < index; i++) {
@@ -362,7 +398,11 @@ parse_name(struct metric_def *m, const struct yamlh_doc *d, int item, size_t ind
 }
 
 static int
-parse_item(struct metric_def *m, const struct yamlh_doc *d, int item, size_t index, const struct metric_def *done,
+parse_item(struct metric_def *m,
+	   const struct yamlh_doc *d,
+	   int item,
+	   size_t index,
+	   const struct metric_def *done,
 	   struct error *err)
 {
 	size_t i, j, n;
@@ -372,8 +412,10 @@ parse_item(struct metric_def *m, const struct yamlh_doc *d, int item, size_t ind
 	m->on_no_data = -1;
 	m->on_query_error = -1;
 	if (yamlh_kind(d, item) != YAMLH_MAPPING) {
-		return error_set(err, ERR_CONFIG, "item %zu (line %zu): expected a mapping with name, query and a limit",
-				 index + 1, yamlh_line(d, item));
+		return error_set(
+			err, ERR_CONFIG,
+			"item %zu (line %zu): expected a mapping with name, query and a limit",
+			index + 1, yamlh_line(d, item));
 	}
 	rc = parse_name(m, d, item, index, done, err);
 	if (rc < 0) {
@@ -412,13 +454,16 @@ parse_item(struct metric_def *m, const struct yamlh_doc *d, int item, size_t ind
 		}
 	}
 	if (m->query == NULL) {
-		return fail_key(err, index, m->name, "query", "required (the PromQL to evaluate)", NULL, 0);
+		return fail_key(err, index, m->name, "query", "required (the PromQL to evaluate)",
+				NULL, 0);
 	}
 	if (!m->has_max && !m->has_min && m->increase.kind == INCREASE_NONE) {
-		return fail_key(err, index, m->name, "max", "at least one of max, min or max-increase is required", NULL, 0);
+		return fail_key(err, index, m->name, "max",
+				"at least one of max, min or max-increase is required", NULL, 0);
 	}
 	if (m->has_max && m->has_min && m->min > m->max) {
-		return fail_key(err, index, m->name, "min", "greater than max: no value could pass", NULL, 0);
+		return fail_key(err, index, m->name, "min", "greater than max: no value could pass",
+				NULL, 0);
 	}
 	return 0;
 }
@@ -442,7 +487,8 @@ metricdef_parse_list(struct metric_def **out, size_t *n_out, const char *yaml, s
 		goto out; /* an empty document: no metrics */
 	}
 	if (yamlh_kind(d, root) != YAMLH_SEQUENCE) {
-		rc = error_set(err, ERR_CONFIG, "expected a YAML list of metrics (lines starting with '- name:')");
+		rc = error_set(err, ERR_CONFIG,
+			       "expected a YAML list of metrics (lines starting with '- name:')");
 		goto out;
 	}
 	count = yamlh_length(d, root);
@@ -450,7 +496,8 @@ metricdef_parse_list(struct metric_def **out, size_t *n_out, const char *yaml, s
 		goto out; /* [] : no metrics, as an empty input */
 	}
 	if (count > METRICDEF_MAX_METRICS) {
-		rc = error_set(err, ERR_CONFIG, "too many metrics (%zu; at most %d)", count, METRICDEF_MAX_METRICS);
+		rc = error_set(err, ERR_CONFIG, "too many metrics (%zu; at most %d)", count,
+			       METRICDEF_MAX_METRICS);
 		goto out;
 	}
 	list = xcalloc(count + 1, sizeof(*list));

@@ -35,7 +35,9 @@ struct increase_limit {
 };
 
 /* "" → INCREASE_NONE; otherwise ERR_CONFIG saying which forms the subject takes */
-int metricdef_parse_increase(struct increase_limit *out, const char *s, enum increase_subject subject,
+int metricdef_parse_increase(struct increase_limit *out,
+			     const char *s,
+			     enum increase_subject subject,
 			     struct error *err);
 
 /*
@@ -44,15 +46,18 @@ int metricdef_parse_increase(struct increase_limit *out, const char *s, enum inc
  * says so and judges the absolute limit only); *increase_out is the increase in the limit's own
  * terms (points, ratio, relative fraction or absolute difference).
  */
-bool metricdef_increase_exceeded(const struct increase_limit *limit, double value, double baseline,
-				 bool *defined_out, double *increase_out);
+bool metricdef_increase_exceeded(const struct increase_limit *limit,
+				 double value,
+				 double baseline,
+				 bool *defined_out,
+				 double *increase_out);
 
 #define METRICDEF_MAX_METRICS 50
 #define METRICDEF_MAX_YAML 65536
 
 struct metric_def {
-	char *name;     /* [a-z0-9-], unique */
-	char *query;    /* a template (promql.h) */
+	char *name;  /* [a-z0-9-], unique */
+	char *query; /* a template (promql.h) */
 	bool has_max, has_min;
 	double max, min;
 	struct increase_limit increase;
@@ -65,7 +70,8 @@ struct metric_def {
  * on-query-error}. ERR_CONFIG names the item and the key ("item 2 (queue-depth): key 'max':
  * expected a number, got 'lots'"). *out is NULL and *n_out 0 for an empty input.
  */
-int metricdef_parse_list(struct metric_def **out, size_t *n_out, const char *yaml, struct error *err);
+int
+metricdef_parse_list(struct metric_def **out, size_t *n_out, const char *yaml, struct error *err);
 void metricdef_list_free(struct metric_def *list, size_t n);
 
 #endif

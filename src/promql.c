@@ -11,20 +11,18 @@
 /* where the scanner is in the PromQL text */
 enum place {
 	PLACE_CODE,
-	PLACE_DOUBLE,   /* "…" */
-	PLACE_SINGLE,   /* '…' */
-	PLACE_RAW,      /* `…`: no escapes exist, so no text value may go there */
-	PLACE_COMMENT,  /* # to the end of the line: left as written */
+	PLACE_DOUBLE,  /* "…" */
+	PLACE_SINGLE,  /* '…' */
+	PLACE_RAW,     /* `…`: no escapes exist, so no text value may go there */
+	PLACE_COMMENT, /* # to the end of the line: left as written */
 };
 
 static const struct {
 	const char *name;
 	enum promql_placeholder id;
 } placeholders[] = {
-	{ "namespace", PROMQL_NAMESPACE },
-	{ "environment", PROMQL_ENVIRONMENT },
-	{ "deployments", PROMQL_DEPLOYMENTS },
-	{ "new_pods", PROMQL_NEW_PODS },
+	{ "namespace", PROMQL_NAMESPACE },       { "environment", PROMQL_ENVIRONMENT },
+	{ "deployments", PROMQL_DEPLOYMENTS },   { "new_pods", PROMQL_NEW_PODS },
 	{ "since_deploy", PROMQL_SINCE_DEPLOY },
 };
 
@@ -73,7 +71,11 @@ next_place(enum place p, const char *s, size_t *i)
  * Spaces inside the braces are allowed, as in Go templates.
  */
 static int
-read_placeholder(enum promql_placeholder *id_out, size_t *len_out, const char *s, size_t i, struct error *err)
+read_placeholder(enum promql_placeholder *id_out,
+		 size_t *len_out,
+		 const char *s,
+		 size_t i,
+		 struct error *err)
 {
 	size_t j = i + 2, start, end;
 	size_t k;
@@ -91,20 +93,24 @@ read_placeholder(enum promql_placeholder *id_out, size_t *len_out, const char *s
 		j++;
 	}
 	if (s[j] != '}' || s[j + 1] != '}' || end == start) {
-		return error_set(err, ERR_CONFIG,
-				 "'{{' at character %zu does not start a placeholder such as {{namespace}} "
-				 "(known: {{namespace}}, {{environment}}, {{deployments}}, {{new_pods}}, {{since_deploy}})",
-				 i + 1);
+		return error_set(
+			err, ERR_CONFIG,
+			"'{{' at character %zu does not start a placeholder such as {{namespace}} "
+			"(known: {{namespace}}, {{environment}}, {{deployments}}, {{new_pods}}, "
+			"{{since_deploy}})",
+			i + 1);
 	}
 	for (k = 0; k < N_PLACEHOLDERS; k++) {
-		if (strlen(placeholders[k].name) == end - start && memcmp(placeholders[k].name, s + start, end - start) == 0) {
+		if (strlen(placeholders[k].name) == end - start &&
+		    memcmp(placeholders[k].name, s + start, end - start) == 0) {
 			*id_out = placeholders[k].id;
 			*len_out = j + 2 - i;
 			return 0;
 		}
 	}
 	return error_set(err, ERR_CONFIG,
-			 "unknown placeholder {{%.*s}} at character %zu (known: {{namespace}}, {{environment}}, "
+			 "unknown placeholder {{%.*s}} at character %zu (known: {{namespace}}, "
+			 "{{environment}}, "
 			 "{{deployments}}, {{new_pods}}, {{since_deploy}})",
 			 (int)(end - start > 40 ? 40 : end - start), s + start, i + 1);
 }
@@ -131,7 +137,8 @@ check_place(enum promql_placeholder id, enum place p, size_t at, struct error *e
 	}
 	if (p == PLACE_RAW) {
 		return error_set(err, ERR_CONFIG,
-				 "{{%s}} at character %zu is inside a `raw string`, where its value cannot be escaped: "
+				 "{{%s}} at character %zu is inside a `raw string`, where its "
+				 "value cannot be escaped: "
 				 "use a \"double-quoted\" string",
 				 placeholder_name(id), at + 1);
 	}
@@ -145,11 +152,18 @@ check_place(enum promql_placeholder id, enum place p, size_t at, struct error *e
  * Walks the template; for each placeholder calls emit (when set) with its id and place, and
  * copies everything else into out (when set).
  */
-typedef int emit_fn(struct buf *out, enum promql_placeholder id, enum place p, const struct promql_vars *vars,
+typedef int emit_fn(struct buf *out,
+		    enum promql_placeholder id,
+		    enum place p,
+		    const struct promql_vars *vars,
 		    struct error *err);
 
 static int
-walk(unsigned *used_out, struct buf *out, const char *tmpl, emit_fn *emit, const struct promql_vars *vars,
+walk(unsigned *used_out,
+     struct buf *out,
+     const char *tmpl,
+     emit_fn *emit,
+     const struct promql_vars *vars,
      struct error *err)
 {
 	enum place p = PLACE_CODE;
@@ -216,7 +230,8 @@ put_string_escaped(struct buf *out, const char *s, enum place p)
 {
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c == '\\' || (c == '"' && p == PLACE_DOUBLE) || (c == '\'' && p == PLACE_SINGLE)) {
+		if (c == '\\' || (c == '"' && p == PLACE_DOUBLE) ||
+		    (c == '\'' && p == PLACE_SINGLE)) {
 			buf_putc(out, '\\');
 			buf_putc(out, (char)c);
 		} else if (c == '\n') {
@@ -230,7 +245,10 @@ put_string_escaped(struct buf *out, const char *s, enum place p)
 }
 
 static int
-emit_value(struct buf *out, enum promql_placeholder id, enum place p, const struct promql_vars *vars,
+emit_value(struct buf *out,
+	   enum promql_placeholder id,
+	   enum place p,
+	   const struct promql_vars *vars,
 	   struct error *err)
 {
 	struct buf v = BUF_INIT;
@@ -246,7 +264,8 @@ emit_value(struct buf *out, enum promql_placeholder id, enum place p, const stru
 	case PROMQL_DEPLOYMENTS:
 		if (vars->deployments == NULL || vars->deployments[0] == NULL) {
 			buf_dispose(&v);
-			return error_set(err, ERR_NOT_FOUND, "{{deployments}}: no deployment is named");
+			return error_set(err, ERR_NOT_FOUND,
+					 "{{deployments}}: no deployment is named");
 		}
 		for (i = 0; vars->deployments[i] != NULL; i++) {
 			char *re = promql_regex_escape(vars->deployments[i]);
@@ -258,7 +277,8 @@ emit_value(struct buf *out, enum promql_placeholder id, enum place p, const stru
 		if (vars->new_replicasets == NULL || vars->new_replicasets[0] == NULL) {
 			buf_dispose(&v);
 			return error_set(err, ERR_NOT_FOUND,
-					 "{{new_pods}}: the new ReplicaSets were not read from the cluster at preflight");
+					 "{{new_pods}}: the new ReplicaSets were not read from the "
+					 "cluster at preflight");
 		}
 		for (i = 0; vars->new_replicasets[i] != NULL; i++) {
 			char *re = promql_regex_escape(vars->new_replicasets[i]);
@@ -272,11 +292,13 @@ emit_value(struct buf *out, enum promql_placeholder id, enum place p, const stru
 		if (vars->since_deploy_s < 0) {
 			buf_dispose(&v);
 			return error_set(err, ERR_NOT_FOUND,
-					 "{{since_deploy}}: the deploy time was not read from the cluster at preflight");
+					 "{{since_deploy}}: the deploy time was not read from the "
+					 "cluster at preflight");
 		}
 		buf_printf(&v, "%llds",
-			   (long long)(vars->since_deploy_s < PROMQL_MIN_SINCE_DEPLOY_S ? PROMQL_MIN_SINCE_DEPLOY_S
-											: vars->since_deploy_s));
+			   (long long)(vars->since_deploy_s < PROMQL_MIN_SINCE_DEPLOY_S
+					       ? PROMQL_MIN_SINCE_DEPLOY_S
+					       : vars->since_deploy_s));
 		break;
 	}
 	if (p == PLACE_DOUBLE || p == PLACE_SINGLE) {
@@ -289,7 +311,10 @@ emit_value(struct buf *out, enum promql_placeholder id, enum place p, const stru
 }
 
 int
-promql_template_expand(char **out, const char *tmpl, const struct promql_vars *vars, struct error *err)
+promql_template_expand(char **out,
+		       const char *tmpl,
+		       const struct promql_vars *vars,
+		       struct error *err)
 {
 	struct buf b = BUF_INIT;
 	int rc;

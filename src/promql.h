@@ -51,7 +51,10 @@ int promql_template_check(unsigned *used_out, const char *tmpl, struct error *er
  * Expands a template checked by promql_template_check(). A placeholder whose value is not known
  * (new_replicasets NULL, since_deploy_s < 0) is ERR_NOT_FOUND naming it. *out is the caller's.
  */
-int promql_template_expand(char **out, const char *tmpl, const struct promql_vars *vars, struct error *err);
+int promql_template_expand(char **out,
+			   const char *tmpl,
+			   const struct promql_vars *vars,
+			   struct error *err);
 
 /* appends s regex-escaped for RE2 (every metacharacter behind a backslash) to a new string */
 char *promql_regex_escape(const char *s);

@@ -28,9 +28,11 @@ yamlh_parse(struct yamlh_doc **out, const char *text, size_t len, size_t max, st
 	d = xcalloc(1, sizeof(*d));
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &d->yd)) {
-		rc = error_set(err, ERR_CONFIG, "invalid YAML at line %zu: %s%s%s", parser.problem_mark.line + 1,
+		rc = error_set(err, ERR_CONFIG, "invalid YAML at line %zu: %s%s%s",
+			       parser.problem_mark.line + 1,
 			       parser.problem != NULL ? parser.problem : "syntax error",
-			       parser.context != NULL ? " " : "", parser.context != NULL ? parser.context : "");
+			       parser.context != NULL ? " " : "",
+			       parser.context != NULL ? parser.context : "");
 		yaml_parser_delete(&parser);
 		free(d);
 		return rc;

@@ -23,7 +23,8 @@ enum yamlh_kind {
 struct yamlh_doc;
 
 /* parses text (at most max bytes); ERR_CONFIG "invalid YAML at line N: …" on a syntax error */
-int yamlh_parse(struct yamlh_doc **out, const char *text, size_t len, size_t max, struct error *err);
+int
+yamlh_parse(struct yamlh_doc **out, const char *text, size_t len, size_t max, struct error *err);
 void yamlh_free(struct yamlh_doc *d);
 
 int yamlh_root(const struct yamlh_doc *d);

@@ -45,30 +45,30 @@ enum metric_kind {
 };
 
 enum outcome {
-	OUTCOME_OK,      /* measured, within the limit (or not judged) */
-	OUTCOME_BREACH,  /* measured, over the limit */
+	OUTCOME_OK,     /* measured, within the limit (or not judged) */
+	OUTCOME_BREACH, /* measured, over the limit */
 	OUTCOME_NO_DATA,
-	OUTCOME_ERROR,   /* query failed, or an answer that cannot be this metric */
+	OUTCOME_ERROR, /* query failed, or an answer that cannot be this metric */
 };
 
 /* one check across the evaluations */
 struct metric {
 	enum metric_kind kind;
 	const char *name;
-	char *owned_name;           /* metric:<name> */
-	const char *tmpl;           /* the query as configured */
-	char *expr;                 /* as expanded for the latest evaluation; NULL: not expandable */
-	char *expand_error;         /* why not */
-	const char *query_input;    /* the input to check, for messages */
+	char *owned_name;        /* metric:<name> */
+	const char *tmpl;        /* the query as configured */
+	char *expr;              /* as expanded for the latest evaluation; NULL: not expandable */
+	char *expand_error;      /* why not */
+	const char *query_input; /* the input to check, for messages */
 	enum policy on_no_data;
 	enum policy on_query_error;
 	bool has_max, has_min;
-	double max, min;            /* fraction, milliseconds or the query's own unit */
+	double max, min; /* fraction, milliseconds or the query's own unit */
 	struct increase_limit increase;
 	struct check_result *r;
 	struct json_object *samples; /* borrowed from r->data */
-	char limit[96];             /* every limit, as the check shows it */
-	char abs_limit[48];         /* the absolute one alone, for the detail; "" when none */
+	char limit[96];              /* every limit, as the check shows it */
+	char abs_limit[48];          /* the absolute one alone, for the detail; "" when none */
 	bool judged;
 
 	/* the baseline, evaluated once */
@@ -76,27 +76,27 @@ struct metric {
 	enum outcome baseline_outcome;
 	double baseline;
 	char baseline_text[48];
-	char *baseline_detail;      /* why there is no baseline */
+	char *baseline_detail; /* why there is no baseline */
 
 	/* the latest evaluation */
 	enum check_status status;
 	enum outcome outcome;
 	bool measured;
-	double value;               /* fraction, milliseconds or the query's unit */
+	double value; /* fraction, milliseconds or the query's unit */
 	char value_text[48];
 	char *detail;
 
 	/* over the window */
 	int evaluations;
-	int not_passed;             /* evaluations that warned */
-	char *first_warning;        /* the detail of the first one */
-	bool last_set;              /* the most recent measured value */
+	int not_passed;      /* evaluations that warned */
+	char *first_warning; /* the detail of the first one */
+	bool last_set;       /* the most recent measured value */
 	double last;
 	bool max_set;
 	double max_seen;
 	char max_text[48];
-	bool warned_prometheus;     /* Prometheus "warnings" already logged */
-	int samples_omitted;        /* past MAX_RECORDED_SAMPLES */
+	bool warned_prometheus; /* Prometheus "warnings" already logged */
+	int samples_omitted;    /* past MAX_RECORDED_SAMPLES */
 };
 
 static enum check_status
@@ -137,7 +137,9 @@ effective_policy(const struct metric *m, enum policy p)
 static enum check_status
 worse(enum check_status a, enum check_status b)
 {
-	static const int rank[] = { [CHECK_PASS] = 0, [CHECK_SKIP] = 0, [CHECK_WARN] = 1, [CHECK_FAIL] = 2 };
+	static const int rank[] = {
+		[CHECK_PASS] = 0, [CHECK_SKIP] = 0, [CHECK_WARN] = 1, [CHECK_FAIL] = 2
+	};
 	return rank[b] > rank[a] ? b : a;
 }
 
@@ -284,13 +286,15 @@ describe_query_error(struct buf *d, const struct prom_query *q)
  * label series on first use) is 0% errors, not "no data". *rate_out gets the request rate.
  */
 static bool
-traffic_without_errors(double *rate_out, const struct metric *m, const struct prom_query *q,
+traffic_without_errors(double *rate_out,
+		       const struct metric *m,
+		       const struct prom_query *q,
 		       const struct prom_query *traffic)
 {
 	size_t busiest = 0;
 
-	if (m->kind != METRIC_ERROR_RATE || q->rc < 0 || q->result.n != 0 || traffic == NULL || traffic->rc != 0 ||
-	    !prom_result_worst(&busiest, &traffic->result)) {
+	if (m->kind != METRIC_ERROR_RATE || q->rc < 0 || q->result.n != 0 || traffic == NULL ||
+	    traffic->rc != 0 || !prom_result_worst(&busiest, &traffic->result)) {
 		return false;
 	}
 	*rate_out = traffic->result.samples[busiest].value;
@@ -307,11 +311,13 @@ pick_value(size_t *index_out, const struct metric *m, const struct prom_result *
 	size_t i;
 	bool found = false;
 
-	if (m->kind != METRIC_NAMED || m->has_max || m->increase.kind != INCREASE_NONE || !m->has_min) {
+	if (m->kind != METRIC_NAMED || m->has_max || m->increase.kind != INCREASE_NONE ||
+	    !m->has_min) {
 		return prom_result_worst(index_out, res);
 	}
 	for (i = 0; i < res->n; i++) {
-		if (!isnan(res->samples[i].value) && (!found || res->samples[i].value < res->samples[*index_out].value)) {
+		if (!isnan(res->samples[i].value) &&
+		    (!found || res->samples[i].value < res->samples[*index_out].value)) {
 			*index_out = i;
 			found = true;
 		}
@@ -347,12 +353,19 @@ judge_no_data(struct metric *m, const struct prom_query *q, struct buf *d)
 		 * a counter never incremented has no series: with no 5xx yet, the default query's
 		 * numerator is absent and the division returns nothing, though traffic flows
 		 */
-		buf_puts(d, "no traffic seen: the query returned no series (metric absent, no samples in the window, "
+		buf_puts(d, "no traffic seen: the query returned no series (metric absent, no "
+			    "samples in the window, "
 			    "or a divided series such as 5xx does not exist yet)");
 	} else if (m->kind == METRIC_ERROR_RATE) {
-		buf_printf(d, "no traffic seen: the query returned NaN%s (0/0: no requests in the window)", several);
+		buf_printf(d,
+			   "no traffic seen: the query returned NaN%s (0/0: no requests in the "
+			   "window)",
+			   several);
 	} else if (m->kind == METRIC_LATENCY) {
-		buf_printf(d, "no traffic seen: the query returned NaN%s (no requests observed in the window)", several);
+		buf_printf(d,
+			   "no traffic seen: the query returned NaN%s (no requests observed in the "
+			   "window)",
+			   several);
 	} else {
 		buf_printf(d, "no data: the query returned NaN%s", several);
 	}
@@ -368,7 +381,8 @@ judge_impossible(struct metric *m, const struct prom_query *q, size_t worst, str
 	enum policy p = effective_policy(m, m->on_query_error);
 
 	m->outcome = OUTCOME_ERROR;
-	buf_printf(d, "the query returned %.32s, which cannot be %s: check %s (", q->result.samples[worst].value_text,
+	buf_printf(d, "the query returned %.32s, which cannot be %s: check %s (",
+		   q->result.samples[worst].value_text,
 		   m->kind == METRIC_ERROR_RATE ? "an error rate" : "a latency", m->query_input);
 	describe_series(d, &q->result, worst);
 	buf_printf(d, "; on-query-error: %s)", policy_name(p));
@@ -398,7 +412,8 @@ describe_absolute(struct buf *d, const struct metric *m, const char *where)
 	if (!m->judged) {
 		buf_puts(d, " (not judged: max-latency is not set)");
 	} else if (breach) {
-		buf_printf(d, ", %s the limit (%s)", m->has_min && m->value < m->min ? "under" : "over", m->abs_limit);
+		buf_printf(d, ", %s the limit (%s)",
+			   m->has_min && m->value < m->min ? "under" : "over", m->abs_limit);
 	} else if (m->abs_limit[0] != '\0') {
 		buf_printf(d, " (limit %s)", m->abs_limit);
 	}
@@ -422,35 +437,46 @@ judge_increase(struct metric *m, struct buf *d)
 		break;
 	case OUTCOME_NO_DATA:
 		p = effective_policy(m, m->on_no_data);
-		buf_printf(d, "; no baseline: %s (on-no-data: %s)", m->baseline_detail, policy_name(p));
+		buf_printf(d, "; no baseline: %s (on-no-data: %s)", m->baseline_detail,
+			   policy_name(p));
 		return policy_status(p);
 	case OUTCOME_ERROR:
 	default:
 		p = effective_policy(m, m->on_query_error);
-		buf_printf(d, "; no baseline: %s (on-query-error: %s)", m->baseline_detail, policy_name(p));
+		buf_printf(d, "; no baseline: %s (on-query-error: %s)", m->baseline_detail,
+			   policy_name(p));
 		return policy_status(p);
 	}
-	if (!metricdef_increase_exceeded(&m->increase, m->value, m->baseline, &defined, &inc) && defined) {
+	if (!metricdef_increase_exceeded(&m->increase, m->value, m->baseline, &defined, &inc) &&
+	    defined) {
 		format_increase(inc_text, sizeof(inc_text), m, inc);
 		jsonh_add_string(m->r->data, "increase_display", inc_text);
-		buf_printf(d, "; baseline %s, increase %s (limit %s)", m->baseline_text, inc_text, m->increase.text);
+		buf_printf(d, "; baseline %s, increase %s (limit %s)", m->baseline_text, inc_text,
+			   m->increase.text);
 		return CHECK_PASS;
 	}
 	if (!defined) {
 		jsonh_add_string(m->r->data, "increase_display", "not defined (baseline 0)");
-		buf_printf(d, "; baseline %s: the ratio to a baseline of 0 is not defined, so %s is not judged "
-			      "(the absolute limit still is)",
+		buf_printf(d,
+			   "; baseline %s: the ratio to a baseline of 0 is not defined, so %s is "
+			   "not judged "
+			   "(the absolute limit still is)",
 			   m->baseline_text, m->increase.text);
 		return CHECK_PASS;
 	}
 	format_increase(inc_text, sizeof(inc_text), m, inc);
 	jsonh_add_string(m->r->data, "increase_display", inc_text);
-	buf_printf(d, "; baseline %s, increase %s, over the limit (%s)", m->baseline_text, inc_text, m->increase.text);
+	buf_printf(d, "; baseline %s, increase %s, over the limit (%s)", m->baseline_text, inc_text,
+		   m->increase.text);
 	return CHECK_FAIL;
 }
 
 static void
-judge_measured(struct metric *m, const struct prom_query *q, size_t worst, const char *where, struct buf *d)
+judge_measured(struct metric *m,
+	       const struct prom_query *q,
+	       size_t worst,
+	       const char *where,
+	       struct buf *d)
 {
 	enum check_status increase_status;
 
@@ -475,14 +501,18 @@ judge_measured(struct metric *m, const struct prom_query *q, size_t worst, const
 		describe_series(d, &q->result, worst);
 	}
 	if (m->kind == METRIC_ERROR_RATE && m->outcome == OUTCOME_BREACH && m->value > 1.0) {
-		buf_puts(d, "; above 100%: does error-rate-query give a fraction (0 to 1) rather than a percentage?");
+		buf_puts(d, "; above 100%: does error-rate-query give a fraction (0 to 1) rather "
+			    "than a percentage?");
 	}
 	add_prometheus_warnings(d, m, &q->result);
 }
 
 /* judges one evaluation's answer into m's latest-evaluation fields */
 static void
-judge(struct metric *m, const struct config *cfg, const struct prom_query *q, const struct prom_query *traffic)
+judge(struct metric *m,
+      const struct config *cfg,
+      const struct prom_query *q,
+      const struct prom_query *traffic)
 {
 	struct buf d = BUF_INIT;
 	size_t worst = 0;
@@ -496,12 +526,15 @@ judge(struct metric *m, const struct config *cfg, const struct prom_query *q, co
 	} else if (traffic_without_errors(&rate, m, q, traffic)) {
 		m->value = 0.0;
 		format_value(m->value_text, sizeof(m->value_text), m, m->value);
-		buf_printf(&d, "no 5xx series exists while %.4g requests/s were served: 0%% errors; ", rate);
+		buf_printf(&d,
+			   "no 5xx series exists while %.4g requests/s were served: 0%% errors; ",
+			   rate);
 		judge_measured(m, q, worst, cfg->environment, &d);
 	} else if (!pick_value(&worst, m, &q->result)) {
 		judge_no_data(m, q, &d);
 	} else {
-		m->value = q->result.samples[worst].value * (m->kind == METRIC_LATENCY ? 1000.0 : 1.0); /* PromQL: s */
+		m->value = q->result.samples[worst].value *
+			   (m->kind == METRIC_LATENCY ? 1000.0 : 1.0); /* PromQL: s */
 		format_value(m->value_text, sizeof(m->value_text), m, m->value);
 		if (m->value < 0.0 && m->kind != METRIC_NAMED) {
 			m->value = (double)NAN;
@@ -522,7 +555,10 @@ judge(struct metric *m, const struct config *cfg, const struct prom_query *q, co
 
 /* the baseline's answer: a value, or why there is none (judged later, with each evaluation) */
 static void
-judge_baseline(struct metric *m, const struct prom_query *q, const struct prom_query *traffic, int64_t at)
+judge_baseline(struct metric *m,
+	       const struct prom_query *q,
+	       const struct prom_query *traffic,
+	       int64_t at)
 {
 	struct buf d = BUF_INIT;
 	char when[40];
@@ -541,13 +577,15 @@ judge_baseline(struct metric *m, const struct prom_query *q, const struct prom_q
 		buf_printf(&d, "the query had no data at %s", when);
 	} else {
 		m->baseline_outcome = OUTCOME_OK;
-		m->baseline = q->result.samples[worst].value * (m->kind == METRIC_LATENCY ? 1000.0 : 1.0);
+		m->baseline =
+			q->result.samples[worst].value * (m->kind == METRIC_LATENCY ? 1000.0 : 1.0);
 	}
 	if (m->baseline_outcome == OUTCOME_OK) {
 		format_value(m->baseline_text, sizeof(m->baseline_text), m, m->baseline);
 		log_info("%s: baseline %s at %s", m->name, m->baseline_text, when);
 		jsonh_add_string(m->r->data, "baseline_display", m->baseline_text);
-		jsonh_add(m->r->data, "baseline", isfinite(m->baseline) ? json_object_new_double(m->baseline) : NULL);
+		jsonh_add(m->r->data, "baseline",
+			  isfinite(m->baseline) ? json_object_new_double(m->baseline) : NULL);
 	} else {
 		(void)snprintf(m->baseline_text, sizeof(m->baseline_text), "%s",
 			       m->baseline_outcome == OUTCOME_NO_DATA ? "no data" : "query failed");
@@ -579,7 +617,8 @@ record_sample(struct metric *m, int64_t since_start_ms)
 	if (!m->measured) {
 		jsonh_add(s, "value", NULL);
 	} else if (isinf(m->value)) {
-		jsonh_add_string(s, "value", m->value > 0 ? "+Inf" : "-Inf"); /* JSON has no infinity */
+		jsonh_add_string(s, "value",
+				 m->value > 0 ? "+Inf" : "-Inf"); /* JSON has no infinity */
 	} else {
 		char num[32];
 		/* ten significant digits: 0.0005, not json-c's %.17g 0.00050000000000000001 */
@@ -662,7 +701,10 @@ metric_data_init(struct metric *m)
 	if (m->increase.kind != INCREASE_NONE) {
 		jsonh_add_string(data, "max_increase", m->increase.text);
 	}
-	jsonh_add_string(data, "unit", m->kind == METRIC_ERROR_RATE ? "fraction" : m->kind == METRIC_LATENCY ? "ms" : "");
+	jsonh_add_string(data, "unit",
+			 m->kind == METRIC_ERROR_RATE ? "fraction"
+			 : m->kind == METRIC_LATENCY  ? "ms"
+						      : "");
 	m->samples = json_object_new_array();
 	jsonh_add(data, "samples", m->samples); /* data owns it; m->samples is borrowed */
 	m->r->data = data;
@@ -710,7 +752,8 @@ metric_init_named(struct metric *m, struct gate *g, const struct metric_def *def
 	m->tmpl = def->query;
 	m->query_input = "the metrics input's query";
 	m->on_no_data = def->on_no_data >= 0 ? (enum policy)def->on_no_data : cfg->on_no_data;
-	m->on_query_error = def->on_query_error >= 0 ? (enum policy)def->on_query_error : cfg->on_query_error;
+	m->on_query_error =
+		def->on_query_error >= 0 ? (enum policy)def->on_query_error : cfg->on_query_error;
 	m->has_max = def->has_max;
 	m->max = def->max;
 	m->has_min = def->has_min;
@@ -747,7 +790,8 @@ expand(struct metric *m, const struct gate *g)
 	vars.environment = cfg->environment;
 	vars.deployments = cfg->deployments;
 	vars.new_replicasets = g->release.replicasets;
-	vars.since_deploy_s = g->release.created_s > 0 ? wall_ms() / 1000 - g->release.created_s : -1;
+	vars.since_deploy_s =
+		g->release.created_s > 0 ? wall_ms() / 1000 - g->release.created_s : -1;
 	free(m->expr);
 	free(m->expand_error);
 	m->expr = NULL;
@@ -766,8 +810,8 @@ static void
 print_result(const struct check_result *r)
 {
 	static const char *const marks[] = { "PASS", "FAIL", "WARN", "SKIP" };
-	log_info("  %-4s %-28s %s (%lld ms)", marks[r->status], r->name, r->detail != NULL ? r->detail : "",
-		 (long long)r->elapsed_ms);
+	log_info("  %-4s %-28s %s (%lld ms)", marks[r->status], r->name,
+		 r->detail != NULL ? r->detail : "", (long long)r->elapsed_ms);
 }
 
 static void
@@ -784,7 +828,11 @@ progress_part(struct buf *b, const struct metric *m)
 
 /* the check's final result: the latest evaluation, with what monitoring adds */
 static void
-finish_metric(struct metric *m, struct gate *g, const char *stopped_by, int total, int64_t elapsed_ms)
+finish_metric(struct metric *m,
+	      struct gate *g,
+	      const char *stopped_by,
+	      int total,
+	      int64_t elapsed_ms)
 {
 	struct buf d = BUF_INIT;
 	enum check_status status = m->status;
@@ -792,13 +840,17 @@ finish_metric(struct metric *m, struct gate *g, const char *stopped_by, int tota
 
 	buf_puts(&d, m->detail != NULL ? m->detail : "");
 	/* whole seconds read better than "3004ms" for a window of 3s */
-	duration_format(window, sizeof(window), elapsed_ms < 1000 ? elapsed_ms : (elapsed_ms + 500) / 1000 * 1000);
+	duration_format(window, sizeof(window),
+			elapsed_ms < 1000 ? elapsed_ms : (elapsed_ms + 500) / 1000 * 1000);
 	if (total > 1) {
 		if (stopped_by != NULL) {
-			buf_printf(&d, "; monitoring stopped at evaluation %d of %d after %s: %s failed", m->evaluations,
-				   total, window, stopped_by);
+			buf_printf(
+				&d,
+				"; monitoring stopped at evaluation %d of %d after %s: %s failed",
+				m->evaluations, total, window, stopped_by);
 		} else {
-			buf_printf(&d, "; monitored for %s: %d evaluations", window, m->evaluations);
+			buf_printf(&d, "; monitored for %s: %d evaluations", window,
+				   m->evaluations);
 		}
 		if (m->max_set && m->evaluations > 1) {
 			buf_printf(&d, ", highest %s", m->max_text);
@@ -807,8 +859,8 @@ finish_metric(struct metric *m, struct gate *g, const char *stopped_by, int tota
 	if (status == CHECK_PASS && m->not_passed > 0) {
 		/* an earlier evaluation warned: the last one passing does not erase it */
 		status = CHECK_WARN;
-		buf_printf(&d, "; %d of %d evaluations warned, first: %s", m->not_passed, m->evaluations,
-			   m->first_warning);
+		buf_printf(&d, "; %d of %d evaluations warned, first: %s", m->not_passed,
+			   m->evaluations, m->first_warning);
 	}
 	if (m->samples_omitted > 0) {
 		jsonh_add_int(m->r->data, "samples_omitted", m->samples_omitted);
@@ -885,23 +937,28 @@ log_plan(const struct gate *g, const struct metric *m, size_t n, int total, int6
 		auth[0] = '\0';
 	}
 	log_info("prometheus: %s%s%s; on-no-data %s, on-query-error %s", url, auth,
-		 cfg->prometheus_headers != NULL ? ", extra headers set" : "", policy_name(cfg->on_no_data),
-		 policy_name(cfg->on_query_error));
+		 cfg->prometheus_headers != NULL ? ", extra headers set" : "",
+		 policy_name(cfg->on_no_data), policy_name(cfg->on_query_error));
 	log_info("limits: %s", cfg->production_reason != NULL ? cfg->production_reason : "");
 	for (i = 0; i < n; i++) {
-		log_info("%s: %s: %s", m[i].name, m[i].judged ? m[i].limit : "not judged (max-latency is not set)", m[i].tmpl);
+		log_info("%s: %s: %s", m[i].name,
+			 m[i].judged ? m[i].limit : "not judged (max-latency is not set)",
+			 m[i].tmpl);
 	}
 	if (baseline_at > 0) {
 		char when[40];
 		time_format_utc(when, sizeof(when), baseline_at * 1000);
 		log_info("baseline: the queries with an increase limit evaluated at %s (%s)", when,
-			 cfg->baseline_time >= 0 ? "baseline-time" : "the newest ReplicaSet's creation");
+			 cfg->baseline_time >= 0 ? "baseline-time"
+						 : "the newest ReplicaSet's creation");
 	}
 	if (total > 1) {
 		char dur[32], every[32];
 		duration_format(dur, sizeof(dur), cfg->monitor_duration_ms);
 		duration_format(every, sizeof(every), cfg->monitor_interval_ms);
-		log_info("monitoring for %s every %s (%d evaluations), stopping at the first failure", dur, every, total);
+		log_info("monitoring for %s every %s (%d evaluations), stopping at the first "
+			 "failure",
+			 dur, every, total);
 	}
 	free(url);
 }
@@ -910,8 +967,8 @@ log_plan(const struct gate *g, const struct metric *m, size_t n, int total, int6
 struct round {
 	struct prom_query *q;
 	size_t n;
-	size_t traffic;          /* index of the traffic query, or SIZE_MAX */
-	size_t *baseline;        /* per metric: index of its baseline query, or SIZE_MAX */
+	size_t traffic;   /* index of the traffic query, or SIZE_MAX */
+	size_t *baseline; /* per metric: index of its baseline query, or SIZE_MAX */
 	size_t baseline_traffic;
 };
 
@@ -927,7 +984,12 @@ round_add(struct round *rd, const char *expr, int64_t time)
 }
 
 static void
-round_build(struct round *rd, struct metric *m, size_t n, const struct gate *g, bool with_baseline, int64_t at)
+round_build(struct round *rd,
+	    struct metric *m,
+	    size_t n,
+	    const struct gate *g,
+	    bool with_baseline,
+	    int64_t at)
 {
 	bool default_query;
 	size_t i;
@@ -942,7 +1004,8 @@ round_build(struct round *rd, struct metric *m, size_t n, const struct gate *g, 
 		(void)round_add(rd, m[i].expr, 0);
 		rd->baseline[i] = SIZE_MAX;
 	}
-	default_query = m[0].expr != NULL && strcmp(m[0].expr, CONFIG_DEFAULT_ERROR_RATE_QUERY) == 0;
+	default_query =
+		m[0].expr != NULL && strcmp(m[0].expr, CONFIG_DEFAULT_ERROR_RATE_QUERY) == 0;
 	if (default_query) {
 		rd->traffic = round_add(rd, CONFIG_DEFAULT_TRAFFIC_QUERY, 0);
 	}
@@ -977,13 +1040,18 @@ round_mark_unsent(struct round *rd, const struct metric *m, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (m[i].expr == NULL) {
-			rd->q[i].rc = error_set(&rd->q[i].err, ERR_NOT_FOUND, "%s", m[i].expand_error);
+			rd->q[i].rc =
+				error_set(&rd->q[i].err, ERR_NOT_FOUND, "%s", m[i].expand_error);
 		}
 	}
 }
 
 static int
-round_run(struct round *rd, const struct prom_client *client, const struct metric *m, size_t n, struct error *err)
+round_run(struct round *rd,
+	  const struct prom_client *client,
+	  const struct metric *m,
+	  size_t n,
+	  struct error *err)
 {
 	struct prom_query *sendable = xcalloc(rd->n + 1, sizeof(*sendable));
 	size_t *index = xcalloc(rd->n + 1, sizeof(*index));
@@ -1017,7 +1085,12 @@ baseline_at(const struct gate *g)
 }
 
 static void
-judge_round(struct metric *m, size_t n, const struct round *rd, const struct gate *g, bool first, int64_t at)
+judge_round(struct metric *m,
+	    size_t n,
+	    const struct round *rd,
+	    const struct gate *g,
+	    bool first,
+	    int64_t at)
 {
 	size_t i;
 
@@ -1028,17 +1101,23 @@ judge_round(struct metric *m, size_t n, const struct round *rd, const struct gat
 		m[i].baseline_asked = true;
 		if (rd->baseline[i] != SIZE_MAX) {
 			judge_baseline(&m[i], &rd->q[rd->baseline[i]],
-				       i == 0 && rd->baseline_traffic != SIZE_MAX ? &rd->q[rd->baseline_traffic] : NULL, at);
+				       i == 0 && rd->baseline_traffic != SIZE_MAX
+					       ? &rd->q[rd->baseline_traffic]
+					       : NULL,
+				       at);
 		} else {
 			m[i].baseline_outcome = m[i].expr == NULL ? OUTCOME_ERROR : OUTCOME_NO_DATA;
 			(void)snprintf(m[i].baseline_text, sizeof(m[i].baseline_text), "unknown");
 			free(m[i].baseline_detail);
-			m[i].baseline_detail = xstrdup(m[i].expr == NULL ? "the query could not be expanded"
-									 : "the deploy start is unknown (set baseline-time)");
+			m[i].baseline_detail = xstrdup(
+				m[i].expr == NULL
+					? "the query could not be expanded"
+					: "the deploy start is unknown (set baseline-time)");
 		}
 	}
 	for (i = 0; i < n; i++) {
-		judge(&m[i], g->cfg, &rd->q[i], i == 0 && rd->traffic != SIZE_MAX ? &rd->q[rd->traffic] : NULL);
+		judge(&m[i], g->cfg, &rd->q[i],
+		      i == 0 && rd->traffic != SIZE_MAX ? &rd->q[rd->traffic] : NULL);
 	}
 }
 
@@ -1097,7 +1176,8 @@ evaluations_planned(const struct gate *g)
 	if (total > 1 && g->first_failure_ms != 0) {
 		char dur[32];
 		duration_format(dur, sizeof(dur), cfg->monitor_duration_ms);
-		log_info("'%s' already failed: one evaluation instead of monitoring for %s", g->first_failure, dur);
+		log_info("'%s' already failed: one evaluation instead of monitoring for %s",
+			 g->first_failure, dur);
 		total = 1;
 	}
 	return total;
@@ -1141,8 +1221,15 @@ metrics_new(struct gate *g, size_t n)
 
 /* evaluation k: expand the templates, send every query in one batch, judge, record, report progress */
 static int
-evaluate(struct metric *m, size_t n, struct gate *g, const struct prom_client *client, int k, int total,
-	 int64_t start, int64_t at, struct error *err)
+evaluate(struct metric *m,
+	 size_t n,
+	 struct gate *g,
+	 const struct prom_client *client,
+	 int k,
+	 int total,
+	 int64_t start,
+	 int64_t at,
+	 struct error *err)
 {
 	struct round rd;
 	struct buf line = BUF_INIT;
@@ -1200,7 +1287,8 @@ metrics_run(struct gate *g, struct error *err)
 		if (k > 0) {
 			int64_t wait = start + (int64_t)k * interval - clock_ms();
 			if (wait > 0 && cancel_sleep_ms(wait) < 0) {
-				rc = error_set(err, ERR_CANCELLED, "cancelled while monitoring metrics");
+				rc = error_set(err, ERR_CANCELLED,
+					       "cancelled while monitoring metrics");
 				break;
 			}
 			if (clock_ms() - start > cfg->monitor_duration_ms + interval) {
@@ -1222,14 +1310,17 @@ metrics_run(struct gate *g, struct error *err)
 
 	for (i = 0; i < n; i++) {
 		if (rc < 0) {
-			check_set(m[i].r, CHECK_SKIP, m[i].evaluations > 0 ? m[i].value_text : NULL, m[i].limit,
-				  "not completed: the job was cancelled after %d evaluation%s", done, done == 1 ? "" : "s");
+			check_set(m[i].r, CHECK_SKIP, m[i].evaluations > 0 ? m[i].value_text : NULL,
+				  m[i].limit,
+				  "not completed: the job was cancelled after %d evaluation%s",
+				  done, done == 1 ? "" : "s");
 			m[i].r->elapsed_ms = clock_ms() - start;
 			print_result(m[i].r);
 		} else {
 			/* a stop by the other check is named; a stop by this one is its own detail */
-			finish_metric(&m[i], g, stopped_by != NULL && k + 1 < total ? stopped_by : NULL, total,
-				      clock_ms() - start);
+			finish_metric(&m[i], g,
+				      stopped_by != NULL && k + 1 < total ? stopped_by : NULL,
+				      total, clock_ms() - start);
 		}
 		metric_dispose(&m[i]);
 	}
