@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks/metrics.h"
 #include "config.h"
 #include "jsonh.h"
 #include "log.h"
@@ -25,20 +26,9 @@ put(struct buf *out, const char *name, const char *value, const char *delim_seed
 char *
 outputs_metrics_json(const struct gate *g)
 {
-	struct json_object *obj = json_object_new_object();
+	struct json_object *obj = metrics_named_json(g);
 	char *text;
-	size_t i;
 
-	for (i = 0; i < g->metrics.n_named; i++) {
-		const struct metric_value *v = &g->metrics.named[i];
-		struct json_object *num = NULL;
-		if (v->set && isfinite(v->value)) {
-			char digits[32];
-			(void)snprintf(digits, sizeof(digits), "%.10g", v->value);
-			num = json_object_new_double_s(v->value, digits);
-		}
-		jsonh_add(obj, v->name, num);
-	}
 	text = xstrdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(obj);
 	return text;

@@ -203,12 +203,8 @@ report_build(const struct gate *g, int exit_code)
 		jsonh_add(metrics, "baseline_time", NULL);
 	}
 	{
-		struct json_object *named = json_object_new_object();
-		for (i = 0; i < g->metrics.n_named; i++) {
-			const struct metric_value *v = &g->metrics.named[i];
-			jsonh_add(named, v->name, v->set ? number_or_null(v->value) : NULL);
-		}
-		jsonh_add(metrics, "named", named);
+		/* the metrics output's object: every configured metric, measured or not */
+		jsonh_add(metrics, "named", metrics_named_json(g));
 	}
 	jsonh_add(root, "metrics", metrics);
 

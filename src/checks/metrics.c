@@ -1200,6 +1200,29 @@ metrics_facts_dispose(struct metrics_facts *f)
 	memset(f, 0, sizeof(*f));
 }
 
+struct json_object *
+metrics_named_json(const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	struct json_object *obj = json_object_new_object();
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_metrics; i++) {
+		struct json_object *num = NULL;
+		for (j = 0; j < g->metrics.n_named; j++) {
+			const struct metric_value *v = &g->metrics.named[j];
+			if (strcmp(v->name, cfg->metrics[i].name) == 0 && v->set && isfinite(v->value)) {
+				char digits[32];
+				/* ten significant digits, as the samples: 0.001, not 0.0009999999999999998 */
+				(void)snprintf(digits, sizeof(digits), "%.10g", v->value);
+				num = json_object_new_double_s(v->value, digits);
+			}
+		}
+		jsonh_add(obj, cfg->metrics[i].name, num);
+	}
+	return obj;
+}
+
 /* the checks, in order: error-rate, latency, then the metrics input's; the gate's facts follow them */
 static struct metric *
 metrics_new(struct gate *g, size_t n)

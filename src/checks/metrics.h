@@ -9,6 +9,7 @@
 #include "error.h"
 
 struct gate;
+struct json_object;
 
 /* a named metric's latest measured value, for the metrics output */
 struct metric_value {
@@ -36,6 +37,13 @@ struct metrics_facts {
 };
 
 void metrics_facts_dispose(struct metrics_facts *f);
+
+/*
+ * The metrics input's values as a JSON object, name to number, null when not measured; every
+ * configured metric is there, measured or not (metrics skipped, the gate stopped first). The
+ * caller owns the object.
+ */
+struct json_object *metrics_named_json(const struct gate *g);
 
 /*
  * The 'error-rate', 'latency' and 'metric:<name>' checks through the Prometheus HTTP API, evaluated over

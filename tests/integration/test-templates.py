@@ -210,6 +210,32 @@ with service() as svc:
             t.ok(expanded and "`" + expanded[0] + "`" in r.summary.replace("\\|", "|"),
                  "the summary shows the expanded query")
 
+        # a minimum, and each metric's own policies
+        r = gate(svc, prom.url, metrics="""
+- name: queue-floor
+  query: min(queue_depth{deployment=~"{{deployments}}"})
+  min: 10
+- name: broken
+  query: sum(rate(app_requests_total[5m]
+  max: 1
+  on-query-error: fail
+- name: absent
+  query: absent_metric_total
+  max: 1
+  on-no-data: pass
+""", deployment=with_dot)
+        expect(r, 1, {"metric:queue-floor": "fail", "metric:broken": "fail", "metric:absent": "pass"},
+               "min breached; on-query-error fail on staging; on-no-data pass")
+        t.ok("under the limit (>= 10)" in detail(r, "metric:queue-floor"), "a minimum breach says so",
+             detail(r, "metric:queue-floor"))
+        t.ok("bad_data" in detail(r, "metric:broken") and "on-query-error: fail" in detail(r, "metric:broken"),
+             "the metric's own on-query-error", detail(r, "metric:broken"))
+        t.eq(json.loads(r.outputs.get("metrics") or "null"), {"queue-floor": 7, "broken": None, "absent": None},
+             "metrics output: null when not measured")
+        r = gate(svc, "", metrics="- name: a\n  query: up\n  max: 1\n")
+        expect(r, 0, {"metric:a": "skip"}, "no prometheus-url: the named metric is skipped")
+        t.eq(r.outputs.get("metrics"), '{"a":null}', "metrics output lists it as null")
+
         # {{new_pods}} without a cluster: a configuration error, nothing sent
         before = len(prom.queries())
         r = gate(svc, prom.url, error_rate_query=NEW_ERRORS, deployment=with_dot)
