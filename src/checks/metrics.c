@@ -68,7 +68,7 @@ struct metric {
 	struct check_result *r;
 	struct json_object *samples; /* borrowed from r->data */
 	char limit[96];              /* every limit, as the check shows it */
-	char abs_limit[48];          /* the absolute one alone, for the detail; "" when none */
+	char abs_limit[96];          /* the absolute one alone, for the detail; "" when none */
 	bool judged;
 
 	/* the baseline, evaluated once */
