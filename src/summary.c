@@ -184,6 +184,9 @@ render_rollback(struct buf *b, const struct gate *g)
 
 /* ---- metrics: baseline, value and increase side by side, and the window as a chart ---- */
 
+/* points per chart: enough to see a window's shape, small enough for the 1 MiB summary */
+#define CHART_MAX_POINTS 120
+
 static bool
 is_metric_check(const struct check_result *r)
 {
@@ -255,7 +258,7 @@ render_chart(struct buf *b, const struct check_result *r)
 	const char *unit = jsonh_get_string_or(r->data, "unit", "");
 	double scale = strcmp(unit, "fraction") == 0 ? 100.0 : 1.0;
 	const char *shown_unit = strcmp(unit, "fraction") == 0 ? "%" : unit;
-	size_t i, n = json_object_array_length(samples), used = 0;
+	size_t i, k, n = json_object_array_length(samples), used = 0, measured = 0, stride;
 	struct buf xs = BUF_INIT, ys = BUF_INIT;
 	double limit, baseline, v;
 	bool has_limit, has_baseline;
@@ -266,9 +269,18 @@ render_chart(struct buf *b, const struct check_result *r)
 			return;
 		}
 	}
+	/* a long window is thinned to CHART_MAX_POINTS evenly spread samples, the last one kept */
 	for (i = 0; i < n; i++) {
+		measured += chart_number(&v, jsonh_member(json_object_array_get_idx(samples, i), "value"), scale);
+	}
+	stride = measured > CHART_MAX_POINTS ? (measured + CHART_MAX_POINTS - 1) / CHART_MAX_POINTS : 1;
+	for (i = 0, k = 0; i < n; i++) {
 		struct json_object *sm = json_object_array_get_idx(samples, i);
 		if (!chart_number(&v, jsonh_member(sm, "value"), scale)) {
+			continue;
+		}
+		k++;
+		if ((k - 1) % stride != 0 && k != measured) {
 			continue;
 		}
 		buf_printf(&xs, "%s\"%.1fs\"", used > 0 ? ", " : "",
@@ -298,12 +310,12 @@ render_chart(struct buf *b, const struct check_result *r)
 }
 
 static void
-render_metrics(struct buf *b, const struct gate *g)
+render_metrics(struct buf *b, const struct gate *g, bool charts)
 {
 	size_t i;
 
 	render_metrics_table(b, g);
-	for (i = 0; i < g->checks.n; i++) {
+	for (i = 0; charts && i < g->checks.n; i++) {
 		const struct check_result *r = g->checks.items[i];
 		if (is_metric_check(r) && r->status != CHECK_SKIP) {
 			render_chart(b, r);
@@ -320,7 +332,13 @@ summary_render(struct buf *out, const struct gate *g, size_t max_bytes)
 	char *scrubbed;
 
 	render_head(&b, g);
-	render_metrics(&tail, g);
+	render_metrics(&tail, g, true);
+	if (tail.len > max_bytes / 4) {
+		/* fifty metrics watched for a day: the checks come first, the pictures go */
+		buf_reset(&tail);
+		render_metrics(&tail, g, false);
+		buf_puts(&tail, "\nCharts left out: they do not fit in the step summary.\n");
+	}
 	render_rollback(&tail, g);
 	buf_puts(&tail, "\n<sub>atom-safety " PACKAGE_VERSION "</sub>\n");
 	buf_puts(&b, "| Check | Status | Value | Limit | Time | Detail |\n|---|---|---|---|---|---|\n");
