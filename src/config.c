@@ -914,8 +914,14 @@ parse_header_line(char **out, const char *p, size_t len, unsigned line_no, struc
 		free(trimmed);
 		return ERR_CONFIG;
 	}
-	/* every value may be a tenant key or a credential: masked before anything prints it */
-	log_mask(trimmed);
+	/*
+	 * every value may be a tenant key or a credential: masked before anything prints it; but not
+	 * a value of one to three characters ("1", "on"), which as a mask would blank every such
+	 * character in the log and get every output holding it dropped by the runner
+	 */
+	if (strlen(trimmed) >= 4) {
+		log_mask(trimmed);
+	}
 	*out = xasprintf("%s: %s", name, trimmed);
 	free(name);
 	secret_free(trimmed);

@@ -364,6 +364,16 @@ test_promql__headers_and_time(void)
 	}
 	strv_free(h);
 	h = NULL;
+	{
+		char *scrubbed;
+		ok(config_parse_headers(&h, "X-Tenant: tenant-Zq9\nX-Debug: 1\n", &err) == 0, "two more headers");
+		scrubbed = log_scrub("tenant-Zq9 and 1");
+		ok(strstr(scrubbed, "tenant-Zq9") == NULL && strstr(scrubbed, " and 1") != NULL,
+		   "a value is masked, one under four characters is not: %s", scrubbed);
+		free(scrubbed);
+		strv_free(h);
+		h = NULL;
+	}
 	ok(config_parse_headers(&h, "X-A: a\rb", &err) == ERR_CONFIG &&
 		   strstr(err.msg, "control character") != NULL,
 	   "a CR inside a line: %s", err.msg);
