@@ -9,6 +9,7 @@
 
 #include "checks/metrics.h"
 #include "config.h"
+#include "gate.h"
 #include "jsonh.h"
 #include "log.h"
 #include "util.h"

@@ -4,7 +4,8 @@
 
 #include "buf.h"
 #include "error.h"
-#include "gate.h"
+
+struct gate;
 
 /* renders every step output as name<<DELIM heredocs (scrubbed); delim_seed for tests, else NULL */
 /* the metrics output: {"name":value|null,…} for the metrics input, compact; caller frees */
