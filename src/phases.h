@@ -25,6 +25,8 @@ int rollback_execute(struct gate *g, struct error *err);
 void rollback_dispose(struct gate *g);
 
 /* notify.c: GitHub issue and Slack message; failures are warnings, never fatal */
+/* true when notify_run() will send or report something (a failed gate, Slack "always") */
+bool notify_wanted(const struct gate *g);
 int notify_run(struct gate *g, struct error *err);
 
 #endif
