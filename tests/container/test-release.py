@@ -157,7 +157,8 @@ def main():
             sh([engine, "image", "inspect", pull_ref])[0] != 0
         tap.ok(gone, "local image removed")
         if engine == "podman":
-            store = os.path.join(tmp, "store")
+            # podman refuses a runroot path longer than 50 characters: a short directory
+            store = tempfile.mkdtemp(prefix="as-")
             run_engine = [engine, "--root", os.path.join(store, "root"),
                           "--runroot", os.path.join(store, "run")]
         else:  # docker: one daemon, one store; the rmi above emptied it of this image
@@ -221,6 +222,7 @@ def main():
         if store:
             sh([engine, "--root", os.path.join(store, "root"), "--runroot", os.path.join(store, "run"),
                 "rmi", "-a", "-f"])
+            shutil.rmtree(store, ignore_errors=True)
         if keep or tap.failed:
             tap.diag("kept %s" % tmp)
         else:
