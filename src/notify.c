@@ -129,7 +129,7 @@ bool
 notify_wanted(const struct gate *g)
 {
 	const struct config *cfg = g->cfg;
-	bool failed = strcmp(g->result, "passed") != 0;
+	bool failed = gate_result_failed(g->result);
 	bool slack = cfg->slack_webhook_url != NULL && cfg->slack_webhook_url[0] != '\0';
 
 	/* what notify_run() does or reports at info level: an issue line, a Slack message */
