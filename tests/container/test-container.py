@@ -212,9 +212,9 @@ def parse_file_command(text):
 
 
 class Service:
-    def __init__(self, preset):
+    def __init__(self, preset, extra=()):
         self.preset = preset
-        self.proc = subprocess.Popen([sys.executable, SERVICE, "--preset", preset, "--port", "0"],
+        self.proc = subprocess.Popen([sys.executable, SERVICE, "--preset", preset, "--port", "0"] + list(extra),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      cwd=REPO, start_new_session=True)
         self.url = None
@@ -420,8 +420,9 @@ class Runner:
             TAP.diag(r.log())
         return r
 
-    def as_runner(self, inputs):
-        """docker run exactly like ContainerActionHandler / DockerCommandManager."""
+    def as_runner(self, inputs, extra_args=()):
+        """docker run exactly like ContainerActionHandler / DockerCommandManager (extra_args: more
+        engine options, for the test's own probes)."""
         self.count += 1
         guid = secrets.token_hex(16)
         base = os.path.join(self.tmp, "runner-%d" % self.count)
@@ -464,8 +465,7 @@ class Runner:
                 "-v", "%s:/github/home" % home,
                 "-v", "%s:/github/workflow" % workflow,
                 "-v", "%s:/github/file_commands" % fcmd,
-                "-v", "%s:/github/workspace" % ws,
-                self.image]
+                "-v", "%s:/github/workspace" % ws] + list(extra_args) + [self.image]
         proc_env = dict(os.environ)
         proc_env.update(env)
         r = self._run(cmd, proc_env, {"output": os.path.join(fcmd, names["set_output"]),
@@ -545,6 +545,39 @@ def _unmasked(text):
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def tls_runs(tap, run, inputs, tmp, services):
+    """https from inside the image: the scratch runtime carries OpenSSL, its CA bundle at the path
+    Debian's libcurl reads (/etc/ssl/certs/ca-certificates.crt). A self-signed service must be
+    refused for its certificate (not for a missing CA file); with that certificate mounted as the
+    bundle, the same run passes."""
+    if shutil.which("openssl") is None:
+        tap.ok(False, "openssl installed (makes the TLS test's certificate)")
+        return
+    d = os.path.join(tmp, "tls")
+    os.makedirs(d)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if not tap.ok(p.returncode == 0, "TLS: self-signed certificate made", p.stdout):
+        return
+    os.chmod(key, 0o644)
+    services["tls"] = Service("healthy", ["--tls", cert, key])
+    url = services["tls"].url
+    tap.ok(url.startswith("https://"), "TLS: the stand-in serves https", url)
+    base = inputs("healthy", **{"wait-timeout": "2s"})
+    base["url"] = url
+    r = run.as_runner(base)
+    out = r.stdout + r.stderr
+    tap.ok(r.rc == 1 and "certificate problem" in out and "certificate file" not in out
+           and "CA cert" not in out,
+           "TLS: a self-signed service is refused for its certificate (the CA bundle loaded)", r.log())
+    r = run.as_runner(base, ["-v", "%s:/etc/ssl/certs/ca-certificates.crt:ro" % cert])
+    tap.ok(r.rc == 0 and r.outputs.get("result") == "passed",
+           "TLS: with its certificate as the CA bundle, the run passes over https", r.log())
 
 
 def check_runtime_files(tap, engine, image):
@@ -713,6 +746,7 @@ def main():
         times.append(r.seconds)
         check_run(tap, "act, bad-release", r, 1, "failed", failed_checks)
         tap.diag("container runs: %s s" % ", ".join("%.2f" % t for t in times))
+        tls_runs(tap, run, inputs, tmp, services)
     finally:
         for s in services.values():
             s.stop()
