@@ -5,7 +5,7 @@
 # store and run as the runner runs a docker:// action (healthy and bad release). Skipped, with the
 # reason, when no container engine can run here or when ATOM_SKIP_CONTAINER=1.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 if [ "${ATOM_SKIP_CONTAINER:-0}" = 1 ]; then
 	echo "SKIP: ATOM_SKIP_CONTAINER=1"
 	exit 77
