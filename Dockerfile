@@ -9,7 +9,8 @@
 # The runtime image is not a distribution: it is `scratch` plus exactly the files the gate runs
 # with, all taken from the build stage (Debian 12 packages):
 #   - /usr/local/bin/atom-safety (stripped) and /entrypoint.sh;
-#   - bash (entrypoint.sh needs it: dash drops the runner's hyphenated INPUT_ names);
+#   - bash (entrypoint.sh needs it: dash drops the runner's hyphenated INPUT_ names), also as
+#     /bin/sh for anyone debugging with `--entrypoint sh`;
 #   - every shared object the two executables load, found by asking the dynamic loader
 #     (`ld.so --list`) in the build stage, with the loader itself and the soname symlinks;
 #   - the CA bundle (/etc/ssl/certs/ca-certificates.crt, libcurl's default CAfile on Debian);
