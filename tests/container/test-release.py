@@ -158,7 +158,7 @@ def main():
         tap.ok(gone, "local image removed")
         if engine == "podman":
             # podman refuses a runroot path longer than 50 characters: a short directory
-            store = tempfile.mkdtemp(prefix="as-")
+            store = tempfile.mkdtemp(prefix="as-", dir="/tmp")
             run_engine = [engine, "--root", os.path.join(store, "root"),
                           "--runroot", os.path.join(store, "run")]
         else:  # docker: one daemon, one store; the rmi above emptied it of this image
