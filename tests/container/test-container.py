@@ -11,7 +11,8 @@ DockerCommandManager.cs; act's side follows nektos/act's container executor):
   * tests/container/setup-podman.sh (podman only) and tests/container/base-image.sh
     (debian:bookworm-slim from Debian's mirror; no registry needed);
   * `<engine> build --pull=never --network=host -t atom-safety:test .`, printing the build
-    time and the image size against the base image as TAP diagnostics;
+    time and the image size as TAP diagnostics; the scratch runtime's files checked from inside
+    (every shared object of the binary and bash resolves, CA bundle, /tmp, --version);
   * starts tests/servers/service.py (--preset healthy / bad-release) and runs the image
       - like the runner: --workdir /github/workspace, /github/{workspace,home,workflow,
         file_commands,runner_temp} mounts, every variable passed as `-e NAME` (values taken
@@ -20,7 +21,10 @@ DockerCommandManager.cs; act's side follows nektos/act's container executor):
       - like act: the workspace at its host path, file commands in /var/run/act/workflow/,
         RUNNER_TEMP=/tmp, variables passed as `-e NAME=VALUE`;
     and checks the exit code, the outputs file (parsed like the runner's
-    FileCommandManager) and the step summary written on the host.
+    FileCommandManager) and the step summary written on the host;
+  * https from inside the image: a self-signed stand-in refused for its certificate, accepted
+    with that certificate mounted as the CA bundle.
+The release path (push to a registry, pin, pull, run) is tests/container/test-release.py.
 
 Environment:
   ATOM_CONTAINER_ENGINE  podman | docker | none
