@@ -14,9 +14,9 @@
 #   - every shared object the two executables load, found by asking the dynamic loader
 #     (`ld.so --list`) in the build stage, with the loader itself and the soname symlinks;
 #   - the CA bundle (/etc/ssl/certs/ca-certificates.crt, libcurl's default CAfile on Debian);
-#   - minimal /etc/passwd, /etc/group, /etc/nsswitch.conf, an empty /etc/hosts and /etc/resolv.conf
-#     for the engine to mount over, /tmp (1777), and the Debian copyright file of every package
-#     a file was taken from.
+#   - minimal /etc/passwd, /etc/group, /etc/nsswitch.conf, /etc/hosts (localhost) and an empty
+#     /etc/resolv.conf for the engine to mount over, /tmp (1777), and the Debian copyright file of
+#     every package a file was taken from.
 # Measured against a debian:bookworm-slim runtime stage in bench/RESULTS.md ("Container image").
 #
 # No USER and no WORKDIR on purpose: the runner passes --workdir /github/workspace and the
@@ -80,13 +80,16 @@ RUN set -eu; \
     printf 'root:x:0:0:root:/root:/bin/bash\n' > /rootfs/etc/passwd; \
     printf 'root:x:0:\n' > /rootfs/etc/group; \
     printf 'passwd: files\ngroup: files\nhosts: files dns\n' > /rootfs/etc/nsswitch.conf; \
-    : > /rootfs/etc/hosts; : > /rootfs/etc/resolv.conf; \
+    printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' > /rootfs/etc/hosts; \
+    : > /rootfs/etc/resolv.conf; \
+    echo ca-certificates > /tmp/pkgs; \
     for f in /usr/bin/bash $(sort -u /tmp/all-libs); do \
         r=$(readlink -f "$f"); \
-        dpkg -S "$r" 2>/dev/null || dpkg -S "${r#/usr}" 2>/dev/null || dpkg -S "$f" 2>/dev/null \
+        owner=$(dpkg -S "$r" 2>/dev/null || dpkg -S "${r#/usr}" 2>/dev/null || dpkg -S "$f" 2>/dev/null) \
             || { echo "no package owns $f" >&2; exit 1; }; \
-    done | cut -d: -f1 | sort -u > /tmp/pkgs; \
-    echo ca-certificates >> /tmp/pkgs; \
+        echo "${owner%%:*}" >> /tmp/pkgs; \
+    done; \
+    sort -u -o /tmp/pkgs /tmp/pkgs; \
     while read -r pkg; do \
         mkdir -p "/rootfs/usr/share/doc/$pkg"; \
         cp "/usr/share/doc/$pkg/copyright" "/rootfs/usr/share/doc/$pkg/"; \
