@@ -139,15 +139,19 @@ def run_all(rel, version, tmp):
 
     # ---- pin step, against a local origin ----
     origin = os.path.join(tmp, "origin.git")
+    seed = os.path.join(tmp, "seed")
     work = os.path.join(tmp, "work")
     git("init", "-q", "--bare", origin, cwd=tmp)
-    git("clone", "-q", "--no-local", ROOT, work, cwd=tmp)
-    git("remote", "set-url", "origin", origin, cwd=work)
-    git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=work)
-    git("tag", tag, cwd=work)
-    git("push", "-q", "origin", "refs/tags/" + tag, cwd=work)
-    tagged = git("rev-parse", "HEAD", cwd=work)
-    git("checkout", "-q", "--detach", tagged, cwd=work)  # actions/checkout on a tag push
+    git("clone", "-q", "--no-local", ROOT, seed, cwd=tmp)
+    git("remote", "set-url", "origin", origin, cwd=seed)
+    git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=seed)
+    git("tag", tag, cwd=seed)
+    git("push", "-q", "origin", "refs/tags/" + tag, cwd=seed)
+    tagged = git("rev-parse", "HEAD", cwd=seed)
+    # what actions/checkout leaves on a tag push: fetch-depth 1, detached at the tag
+    git("clone", "-q", "--depth", "1", "--branch", tag, "file://" + origin, work, cwd=tmp)
+    ok(git("rev-parse", "--is-shallow-repository", cwd=work) == "true"
+       and git("rev-parse", "HEAD", cwd=work) == tagged, "checkout: shallow, detached at the tag")
     image = "ghcr.io/demo-org/atom-safety-action"
     pin = step(rel, "Pin action.yml")
     rc, log = run_step(pin, work, {"TAG": tag, "IMAGE": image, "DIGEST": DIGEST, "MAJOR": "v" + version.split(".")[0],
