@@ -675,7 +675,7 @@ wait_rollouts(struct gate *g, struct rollback_cluster *cl, struct error *err)
 			e->outcome = ROLLBACK_DONE;
 			e->rollout_ms = clock_ms() - it->sent_ms;
 			e->revision_after = r.state.revision > 0 ? r.state.revision : 0;
-			/* the controller renumbers the restored ReplicaSet: max + 1 (REFERENCE 8.3) */
+			/* the controller renumbers the restored ReplicaSet max + 1 (its sync.go) */
 			set_str(&e->detail, xasprintf("restored revision %ld (%s), now revision %ld; rollout complete in %lld ms",
 						      it->plan.revision_target, it->plan.images_target, e->revision_after,
 						      (long long)e->rollout_ms));
