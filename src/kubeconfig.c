@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "outside.h"
 #include "util.h"
 
 #define KUBE_FILE_MAX (1024 * 1024)
@@ -429,13 +430,26 @@ entry_name(char **name_out, yaml_node_t **inner_out, const struct doc *d, const 
 	return 0;
 }
 
+/*
+ * "cluster 'name'" for messages: a name in the kubeconfig is quoted as outside text (outside.h),
+ * bounded and on one line
+ */
+static void
+label(char *out, size_t size, const char *kind, const char *name)
+{
+	char *clean = outside_line(name != NULL ? name : "", name != NULL ? strlen(name) : 0, 200);
+
+	(void)snprintf(out, size, "%s '%s'", kind, clean);
+	free(clean);
+}
+
 static int
 parse_cluster(struct kubeconfig_cluster *c, const struct doc *d0, const yaml_node_t *m, const char *dir)
 {
 	char where[320];
 	struct doc d = *d0;
 
-	(void)snprintf(where, sizeof(where), "cluster '%.200s'", c->name);
+	label(where, sizeof(where), "cluster", c->name);
 	d.where = where;
 	if (m == NULL) {
 		return 0;
@@ -457,7 +471,7 @@ parse_user(struct kubeconfig_user *u, const struct doc *d0, const yaml_node_t *m
 	struct doc d = *d0;
 	yaml_node_t *n;
 
-	(void)snprintf(where, sizeof(where), "user '%.200s'", u->name);
+	label(where, sizeof(where), "user", u->name);
 	d.where = where;
 	if (m == NULL) {
 		return 0;
@@ -498,7 +512,7 @@ parse_context(struct kubeconfig_context *c, const struct doc *d0, const yaml_nod
 	char where[320];
 	struct doc d = *d0;
 
-	(void)snprintf(where, sizeof(where), "context '%.200s'", c->name);
+	label(where, sizeof(where), "context", c->name);
 	d.where = where;
 	if (m == NULL) {
 		return 0;
@@ -764,7 +778,7 @@ resolve_user(struct kube_target *out, const struct kubeconfig_user *u, struct er
 {
 	char owner[320];
 
-	(void)snprintf(owner, sizeof(owner), "user '%.200s'", u->name);
+	label(owner, sizeof(owner), "user", u->name);
 	if (u->exec_command != NULL) {
 		return error_set(err, ERR_CONFIG,
 				 "%s authenticates with an exec credential plugin%s%s%s, which cannot run inside the action's "
@@ -845,7 +859,7 @@ kubeconfig_resolve(struct kube_target *out, const struct kubeconfig *kc, const c
 		free(names);
 		return rc;
 	}
-	(void)snprintf(owner, sizeof(owner), "context '%.200s'", ctx->name);
+	label(owner, sizeof(owner), "context", ctx->name);
 	if (ctx->cluster == NULL) {
 		return error_set(err, ERR_CONFIG, "%s names no cluster", owner);
 	}
@@ -854,7 +868,7 @@ kubeconfig_resolve(struct kube_target *out, const struct kubeconfig *kc, const c
 		return error_set(err, ERR_CONFIG, "%s: cluster '%s' not found", owner, ctx->cluster);
 	}
 	out->context = xstrdup(ctx->name);
-	(void)snprintf(owner, sizeof(owner), "cluster '%.200s'", cl->name);
+	label(owner, sizeof(owner), "cluster", cl->name);
 	if (normalise_server(&out->server, cl->server, owner, err) < 0) {
 		return ERR_CONFIG;
 	}

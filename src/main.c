@@ -55,6 +55,12 @@ print_config(const struct gate *g)
 	log_info("checks: health %s, database %s, login %s, %zu endpoints; request-timeout %s, retries %d, wait-timeout %s",
 		 cfg->health_path, cfg->db_health_path != NULL ? cfg->db_health_path : "(disabled)",
 		 cfg->username != NULL ? cfg->login_path : "(no credentials)", cfg->n_endpoints, rt, cfg->retries, wt);
+}
+
+/* the commit under test: its subject and author are outside text, printed once every secret known at start is masked */
+static void
+print_commit(const struct gate *g)
+{
 	if (g->commit.sha != NULL) {
 		log_info("commit: %s%s%s%s%s", g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha,
 			 g->commit.author != NULL ? " by " : "", g->commit.author != NULL ? g->commit.author : "",
@@ -112,14 +118,20 @@ run(const struct config *cfg)
 	int rc;
 
 	gate_init(&g, cfg, http);
-	if (gitmeta_read(&g.commit, &cfg->ctx, &err) < 0) {
-		log_warn("commit metadata: %s", err.msg);
-		error_clear(&err);
-	}
-
 	log_group_begin("Configuration");
 	print_config(&g);
+	/*
+	 * the kubeconfig's credentials are masked as it is read, here: every secret known at start
+	 * is masked before the first line that quotes outside text (the commit, a server's reply)
+	 */
 	rc = rollback_preflight(&g, &err);
+	if (rc != ERR_CONFIG) {
+		struct error gerr = ERROR_INIT;
+		if (gitmeta_read(&g.commit, &cfg->ctx, &gerr) < 0) {
+			log_warn("commit metadata: %s", gerr.msg);
+		}
+		print_commit(&g);
+	}
 	log_group_end();
 	if (rc == ERR_CONFIG) {
 		log_annotate(true, "invalid configuration", "%s", err.msg);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jsonh.h"
+#include "outside.h"
 #include "util.h"
 
 void
@@ -77,11 +78,13 @@ judge_basic(struct check_result *r, const struct http_request *req, struct json_
 	*status_out = status;
 	if (code >= 300 && code < 400) {
 		const char *loc = http_response_header(&req->resp, "location");
-		check_set(r, CHECK_FAIL, value, "2xx", "redirected to %s (not followed)", loc != NULL ? loc : "?");
+		char *where = outside_line(loc != NULL ? loc : "?", loc != NULL ? strlen(loc) : 1, CHECK_EXCERPT_MAX);
+		check_set(r, CHECK_FAIL, value, "2xx", "redirected to %s (not followed)", where);
+		free(where);
 		return false;
 	}
 	if (code < 200 || code > 299) {
-		char *ex = check_excerpt(req->resp.body.data != NULL ? req->resp.body.data : "", req->resp.body.len, 200);
+		char *ex = outside_line(req->resp.body.data, req->resp.body.len, CHECK_EXCERPT_MAX);
 		check_set(r, CHECK_FAIL, value, "2xx", "HTTP %ld%s%s", code, ex[0] != '\0' ? ": " : "", ex);
 		free(ex);
 		return false;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jsonh.h"
+#include "outside.h"
 #include "util.h"
 
 char *
@@ -115,10 +116,13 @@ endpoint_judge(struct check_result *r, const struct http_request *req, const str
 		check_set(r, CHECK_PASS, value, buf_str(&limit), "HTTP %ld%s", code,
 			  req->attempts > 1 ? " after retries" : "");
 	} else if (code >= 300 && code < 400 && http_response_header(&req->resp, "location") != NULL) {
+		const char *loc = http_response_header(&req->resp, "location");
+		char *where = outside_line(loc, strlen(loc), CHECK_EXCERPT_MAX);
 		check_set(r, CHECK_FAIL, value, buf_str(&limit), "HTTP %ld, expected %s: redirected to %s (not followed)",
-			  code, buf_str(&limit), http_response_header(&req->resp, "location"));
+			  code, buf_str(&limit), where);
+		free(where);
 	} else {
-		char *ex = check_excerpt(req->resp.body.data != NULL ? req->resp.body.data : "", req->resp.body.len, 200);
+		char *ex = outside_line(req->resp.body.data, req->resp.body.len, CHECK_EXCERPT_MAX);
 		check_set(r, CHECK_FAIL, value, buf_str(&limit), "HTTP %ld, expected %s%s%s%s", code, buf_str(&limit),
 			  req->attempts > 1 ? " (after retries)" : "", ex[0] != '\0' ? ": " : "", ex);
 		free(ex);

@@ -10,6 +10,7 @@
 #include "clients/prom.h"
 #include "jsonh.h"
 #include "log.h"
+#include "outside.h"
 #include "util.h"
 
 /*
@@ -366,11 +367,9 @@ record_sample(struct metric *m, int64_t since_start_ms)
 	jsonh_add_string(s, "status", check_status_name(m->status));
 	if (m->outcome != OUTCOME_OK) {
 		/* as check_set() treats a detail: secrets scrubbed, one line of valid UTF-8 */
-		char *scrubbed = log_scrub(m->detail);
-		char *line = check_excerpt(scrubbed, strlen(scrubbed), 2000);
+		char *line = outside_line(m->detail, strlen(m->detail), CHECK_TEXT_MAX);
 		jsonh_add_string(s, "detail", line);
 		free(line);
-		free(scrubbed);
 	}
 	jsonh_append(m->samples, s);
 }
