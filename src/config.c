@@ -10,14 +10,25 @@
 #include <string.h>
 
 #include "buf.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
 
+/*
+ * An input the workflow leaves out arrives with its action.yml default; one written as `name: ''`
+ * arrives set and empty (REFERENCE 1.1), and a local run may leave a variable out altogether
+ * (absent: the default applies). An explicit empty value is accepted when the row's default is
+ * empty (that is what the runner passes for an input left out) or the row has INPUT_EMPTY_OK
+ * (empty switches something off, as the README says); otherwise it is a configuration error
+ * naming the input, never a silent default.
+ */
 enum input_flags {
 	INPUT_REQUIRED = 1 << 0,
-	INPUT_SECRET = 1 << 1,   /* masked on read, never echoed in errors */
-	INPUT_NO_TRIM = 1 << 2,  /* kept byte for byte (passwords) */
+	INPUT_SECRET = 1 << 1,    /* masked on read, never echoed in errors */
+	INPUT_NO_TRIM = 1 << 2,   /* kept byte for byte (passwords) */
+	INPUT_EMPTY_OK = 1 << 3,  /* '' means "off" or "none": the parser is given '' */
+	INPUT_URL = 1 << 4,       /* the user-info and query values are credentials: masked at start */
 };
 
 typedef int input_parse_fn(struct config *cfg, void *field, const char *value, struct error *err);
@@ -38,24 +49,27 @@ static input_parse_fn parse_string, parse_url, parse_url_opt, parse_path, parse_
 
 #define F(x) offsetof(struct config, x)
 
-/* one row per input; defaults must equal action.yml (tests/unit/test-config checks it) */
+/*
+ * one row per input; defaults must equal action.yml (tests/unit/test-config checks it); flags say
+ * what an explicit '' means (INPUT_EMPTY_OK, see enum input_flags) and which values are secrets
+ */
 static const struct input_spec inputs[] = {
 	/* name                 default                     parse                   field                      flags */
-	{ "url",                NULL,                       parse_url,              F(url),                    INPUT_REQUIRED },
+	{ "url",                NULL,                       parse_url,              F(url),                    INPUT_REQUIRED | INPUT_URL },
 	{ "environment",        NULL,                       parse_environment,      F(environment),            INPUT_REQUIRED },
 	{ "health-path",        "/health",                  parse_path,             F(health_path),            0 },
-	{ "db-health-path",     "/health/db",               parse_path_opt,         F(db_health_path),         0 },
+	{ "db-health-path",     "/health/db",               parse_path_opt,         F(db_health_path),         INPUT_EMPTY_OK },
 	{ "max-db-query-time",  "",                         parse_duration_opt,     F(max_db_query_time_ms),   0 },
-	{ "login-path",         "/api/auth/login",          parse_path,             F(login_path),             0 },
+	{ "login-path",         "/api/auth/login",          parse_path_opt,         F(login_path),             INPUT_EMPTY_OK },
 	{ "username",           "",                         parse_string,           F(username),               0 },
 	{ "password",           "",                         parse_string,           F(password),               INPUT_SECRET | INPUT_NO_TRIM },
-	{ "token-path",         "access_token",             parse_token_path_field, F(token_path),             0 },
+	{ "token-path",         "access_token",             parse_token_path_field, F(token_path),             INPUT_EMPTY_OK },
 	{ "endpoints",          "",                         parse_endpoints_field,  F(endpoints),              0 },
 	{ "request-timeout",    "10s",                      parse_duration_req,     F(request_timeout_ms),     0 },
 	{ "retries",            "3",                        parse_retries,          F(retries),                0 },
 	{ "wait-timeout",       "120s",                     parse_duration_any,     F(wait_timeout_ms),        0 },
 	{ "dry-run",            "false",                    parse_bool_field,       F(dry_run),                0 },
-	{ "prometheus-url",     "",                         parse_url_opt,          F(prometheus_url),         0 },
+	{ "prometheus-url",     "",                         parse_url_opt,          F(prometheus_url),         INPUT_URL },
 	{ "prometheus-token",   "",                         parse_string,           F(prometheus_token),       INPUT_SECRET },
 	{ "error-rate-query",   CONFIG_DEFAULT_ERROR_RATE_QUERY,   parse_promql,           F(error_rate_query),       0 },
 	{ "max-error-rate",     "",                         parse_fraction_field,   F(max_error_rate),         0 },
@@ -69,19 +83,21 @@ static const struct input_spec inputs[] = {
 	{ "kubeconfig",         "",                         parse_kubeconfig,       F(kubeconfig),             0 },
 	{ "kube-context",       "",                         parse_string,           F(kube_context),           0 },
 	{ "namespace",          "",                         parse_string,           F(namespace),              0 },
-	{ "deployment",         "atom",                     parse_list_field,       F(deployments),            0 },
+	{ "deployment",         "atom",                     parse_list_field,       F(deployments),            INPUT_EMPTY_OK },
 	{ "to-revision",        "",                         parse_revision,         F(to_revision),            0 },
 	{ "rollback-timeout",   "5m",                       parse_duration_req,     F(rollback_timeout_ms),    0 },
 	{ "github-token",       "",                         parse_string,           F(github_token),           INPUT_SECRET },
 	{ "create-issue",       "true",                     parse_bool_field,       F(create_issue),           0 },
-	{ "issue-labels",       "deployment-failure,rollback", parse_list_field,    F(issue_labels),           0 },
-	{ "slack-webhook-url",  "",                         parse_url_opt,          F(slack_webhook_url),      INPUT_SECRET },
+	{ "issue-labels",       "deployment-failure,rollback", parse_list_field,    F(issue_labels),           INPUT_EMPTY_OK },
+	{ "slack-webhook-url",  "",                         parse_url_opt,          F(slack_webhook_url),      INPUT_SECRET | INPUT_URL },
 	{ "slack-notify",       "failure",                  parse_slack_notify,     F(slack_notify),           0 },
 };
 
 #undef F
 
 #define N_INPUTS (sizeof(inputs) / sizeof(inputs[0]))
+/* query values shorter than this are not taken for credentials (masking "1" would hide every 1) */
+#define URL_SECRET_MIN 6
 
 const struct input_info *
 config_inputs(size_t *n_out)
@@ -685,6 +701,11 @@ parse_revision(struct config *cfg, void *field, const char *value, struct error 
 static int
 parse_token_path_field(struct config *cfg, void *field, const char *value, struct error *err)
 {
+	if (is_blank(value)) {
+		/* only without a username: check_relations() refuses it otherwise */
+		*(char ***)field = NULL;
+		return 0;
+	}
 	if (config_parse_token_path((char ***)field, value, err) < 0) {
 		return ERR_CONFIG;
 	}
@@ -850,91 +871,154 @@ quote_value(struct buf *b, const char *value)
 	}
 }
 
-int
-config_load(struct config *cfg, struct error *err)
+/* INPUT_<NAME>: upper-cased, hyphens kept, as the runner names it (REFERENCE 1.1) */
+static void
+input_env_name(char *out, size_t size, const char *name)
+{
+	size_t j;
+
+	(void)snprintf(out, size, "INPUT_%s", name);
+	for (j = 6; out[j] != '\0'; j++) {
+		out[j] = (char)toupper((unsigned char)out[j]);
+	}
+}
+
+/* the input's value, trimmed unless the row says otherwise; NULL when the variable is absent */
+static char *
+input_value(const struct input_spec *spec)
+{
+	char envname[64];
+	const char *raw;
+
+	input_env_name(envname, sizeof(envname), spec->name);
+	raw = getenv(envname);
+	if (raw == NULL) {
+		return NULL;
+	}
+	return (spec->flags & INPUT_NO_TRIM) != 0 ? xstrdup(raw) : str_trim_dup(raw);
+}
+
+/* the parts of a URL input that are credentials: its user-info and query values (and a webhook's path) */
+static void
+mask_url_parts(const char *url, bool path_too)
+{
+	char **parts = http_url_secrets(url, path_too, URL_SECRET_MIN);
+	size_t i;
+
+	for (i = 0; parts != NULL && parts[i] != NULL; i++) {
+		log_mask(parts[i]);
+		secret_wipe(parts[i], strlen(parts[i]));
+	}
+	strv_free(parts);
+}
+
+/*
+ * every secret first: an error about another input quotes its value, and a token pasted into
+ * the wrong input (prometheus-url holding the Prometheus token) must already be masked there
+ */
+static void
+mask_secret_inputs(void)
 {
 	size_t i;
 
-	memset(cfg, 0, sizeof(*cfg));
-	context_load(&cfg->ctx);
-	/* secrets are masked while the inputs are read: the log must know its mode first */
-	log_init(cfg->ctx.github_actions, cfg->ctx.debug || log_debug_enabled());
-	/*
-	 * every secret first: an error about another input quotes its value, and a token pasted into
-	 * the wrong input (prometheus-url holding the Prometheus token) must already be masked there
-	 */
 	for (i = 0; i < N_INPUTS; i++) {
-		char envname[64];
-		const char *raw;
 		char *value;
-		size_t j;
 
-		if ((inputs[i].flags & INPUT_SECRET) == 0) {
+		if ((inputs[i].flags & (INPUT_SECRET | INPUT_URL)) == 0) {
 			continue;
 		}
-		(void)snprintf(envname, sizeof(envname), "INPUT_%s", inputs[i].name);
-		for (j = 6; envname[j] != '\0'; j++) {
-			envname[j] = (char)toupper((unsigned char)envname[j]);
-		}
-		raw = getenv(envname);
-		value = (inputs[i].flags & INPUT_NO_TRIM) != 0 ? xstrdup(raw != NULL ? raw : "")
-							       : str_trim_dup(raw != NULL ? raw : "");
-		log_mask(value);
-		secret_free(value);
-	}
-
-	for (i = 0; i < N_INPUTS; i++) {
-		const struct input_spec *spec = &inputs[i];
-		char envname[64];
-		const char *raw;
-		char *value;
-		struct error sub = ERROR_INIT;
-		size_t j;
-		int rc;
-
-		(void)snprintf(envname, sizeof(envname), "INPUT_%s", spec->name);
-		for (j = 6; envname[j] != '\0'; j++) {
-			envname[j] = (char)toupper((unsigned char)envname[j]);
-		}
-		raw = getenv(envname);
-		if (raw == NULL) {
-			raw = "";
-		}
-		value = (spec->flags & INPUT_NO_TRIM) != 0 ? xstrdup(raw) : str_trim_dup(raw);
-		if ((spec->flags & INPUT_SECRET) != 0) {
+		value = input_value(&inputs[i]);
+		if (value != NULL && (inputs[i].flags & INPUT_SECRET) != 0) {
 			log_mask(value);
 		}
-		if (value[0] == '\0') {
-			if ((spec->flags & INPUT_REQUIRED) != 0) {
-				free(value);
-				return error_set(err, ERR_CONFIG, "invalid input '%s': required but not set (%s)",
-						 spec->name, envname);
-			}
-			free(value);
-			value = xstrdup(spec->default_value != NULL ? spec->default_value : "");
-		}
-		rc = spec->parse(cfg, (char *)cfg + spec->offset, value, &sub);
-		if (rc < 0) {
-			struct buf b = BUF_INIT;
-			if ((spec->flags & INPUT_SECRET) == 0) {
-				buf_puts(&b, ", got '");
-				quote_value(&b, value);
-				buf_puts(&b, "'");
-			}
-			(void)error_set(err, ERR_CONFIG, "invalid input '%s': %s%s", spec->name, sub.msg,
-					buf_str(&b));
-			buf_dispose(&b);
-			secret_free(value);
-			return ERR_CONFIG;
+		if (value != NULL && (inputs[i].flags & INPUT_URL) != 0) {
+			mask_url_parts(value, (inputs[i].flags & INPUT_SECRET) != 0);
 		}
 		secret_free(value);
 	}
+}
 
-	/* relations between inputs */
+/* reads, checks and stores one input; the error names the input and quotes the value (unless secret) */
+static int
+input_load(struct config *cfg, const struct input_spec *spec, struct error *err)
+{
+	char *value = input_value(spec);
+	struct error sub = ERROR_INIT;
+	int rc = 0;
+
+	if ((value == NULL || value[0] == '\0') && (spec->flags & INPUT_REQUIRED) != 0) {
+		char envname[64];
+		input_env_name(envname, sizeof(envname), spec->name);
+		rc = error_set(err, ERR_CONFIG, "invalid input '%s': required but not set (%s %s)", spec->name, envname,
+			       value == NULL ? "is absent" : "is empty");
+		goto out;
+	}
+	if (value == NULL) {
+		/* absent (a local run): the default */
+		value = xstrdup(spec->default_value != NULL ? spec->default_value : "");
+	} else if (value[0] == '\0' && (spec->flags & INPUT_EMPTY_OK) == 0 && spec->default_value != NULL &&
+		   spec->default_value[0] != '\0') {
+		/* set to '' by the workflow: an empty value has no meaning here, and a default would hide that */
+		rc = error_set(err, ERR_CONFIG,
+			       "invalid input '%s': set to an empty value, which it cannot be; leave the input out for its default '%s'",
+			       spec->name, spec->default_value);
+		goto out;
+	}
+	rc = spec->parse(cfg, (char *)cfg + spec->offset, value, &sub);
+	if (rc < 0) {
+		struct buf b = BUF_INIT;
+		if ((spec->flags & INPUT_SECRET) == 0) {
+			buf_puts(&b, ", got '");
+			quote_value(&b, value);
+			buf_puts(&b, "'");
+		}
+		rc = error_set(err, ERR_CONFIG, "invalid input '%s': %s%s", spec->name, sub.msg, buf_str(&b));
+		buf_dispose(&b);
+	}
+out:
+	secret_free(value);
+	return rc;
+}
+
+/* a Kubernetes name (what = "deployment", "namespace") as the API accepts it; the error quotes it */
+static int
+check_k8s_name(const char *input, const char *name, bool dots, size_t max, const char *expected, struct error *err)
+{
+	size_t j, n = strlen(name);
+
+	for (j = 0; j < n; j++) {
+		unsigned char c = (unsigned char)name[j];
+		if (!(islower(c) || isdigit(c) || c == '-' || (dots && c == '.'))) {
+			break;
+		}
+	}
+	if (j < n || n > max || name[0] == '-' || name[0] == '.') {
+		struct buf b = BUF_INIT;
+		quote_value(&b, name);
+		(void)error_set(err, ERR_CONFIG, "invalid input '%s': expected %s, got '%s'", input, expected, buf_str(&b));
+		buf_dispose(&b);
+		return ERR_CONFIG;
+	}
+	return 0;
+}
+
+/* rules between inputs, and defaults that depend on another input */
+static int
+check_relations(struct config *cfg, struct error *err)
+{
+	size_t i;
+
 	if ((cfg->username == NULL) != (cfg->password == NULL)) {
 		return error_set(err, ERR_CONFIG, "invalid input '%s': it is empty while '%s' is set; give both or neither",
 				 cfg->username == NULL ? "username" : "password",
 				 cfg->username == NULL ? "password" : "username");
+	}
+	if (cfg->username != NULL && cfg->login_path == NULL) {
+		return error_set(err, ERR_CONFIG, "invalid input 'login-path': empty while 'username' is set (the login needs a path)");
+	}
+	if (cfg->username != NULL && cfg->token_path == NULL) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'token-path': empty while 'username' is set (the token's place in the login reply is needed)");
 	}
 	if (cfg->max_error_rate < 0.0) {
 		cfg->max_error_rate = cfg->production ? 0.001 : 0.01;
@@ -947,42 +1031,37 @@ config_load(struct config *cfg, struct error *err)
 		return error_set(err, ERR_CONFIG, "invalid input 'deployment': expected at least one Deployment name when 'rollback' is true");
 	}
 	for (i = 0; cfg->deployments != NULL && cfg->deployments[i] != NULL; i++) {
-		const char *d = cfg->deployments[i];
-		size_t j, n = strlen(d);
-		for (j = 0; j < n; j++) {
-			if (!(islower((unsigned char)d[j]) || isdigit((unsigned char)d[j]) || d[j] == '-' || d[j] == '.')) {
-				break;
-			}
-		}
-		if (j < n || n > 253 || d[0] == '-' || d[0] == '.') {
-			struct buf b = BUF_INIT;
-			quote_value(&b, d);
-			(void)error_set(err, ERR_CONFIG,
-					"invalid input 'deployment': expected Kubernetes names (lower-case letters, digits, '-', '.'), got '%s'",
-					buf_str(&b));
-			buf_dispose(&b);
+		if (check_k8s_name("deployment", cfg->deployments[i], true, 253,
+				   "Kubernetes names (lower-case letters, digits, '-', '.')", err) < 0) {
 			return ERR_CONFIG;
 		}
 	}
-	if (cfg->namespace != NULL) {
-		const char *ns = cfg->namespace;
-		size_t j, n = strlen(ns);
-		for (j = 0; j < n; j++) {
-			if (!(islower((unsigned char)ns[j]) || isdigit((unsigned char)ns[j]) || ns[j] == '-')) {
-				break;
-			}
-		}
-		if (j < n || n > 63 || ns[0] == '-') {
-			struct buf b = BUF_INIT;
-			quote_value(&b, ns);
-			(void)error_set(err, ERR_CONFIG,
-					"invalid input 'namespace': expected a Kubernetes namespace (lower-case letters, digits, '-'), got '%s'",
-					buf_str(&b));
-			buf_dispose(&b);
-			return ERR_CONFIG;
-		}
+	if (cfg->namespace != NULL &&
+	    check_k8s_name("namespace", cfg->namespace, false, 63,
+			   "a Kubernetes namespace (lower-case letters, digits, '-')", err) < 0) {
+		return ERR_CONFIG;
 	}
 	return 0;
+}
+
+int
+config_load(struct config *cfg, struct error *err)
+{
+	size_t i;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	context_load(&cfg->ctx);
+	/* secrets are masked while the inputs are read: the log must know its mode first */
+	log_init(cfg->ctx.github_actions, cfg->ctx.debug || log_debug_enabled());
+	mask_secret_inputs();
+	for (i = 0; i < N_INPUTS; i++) {
+		rc = input_load(cfg, &inputs[i], err);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return check_relations(cfg, err);
 }
 
 static void

@@ -153,6 +153,84 @@ http_url_for_log(const char *url)
 	return xstrndup(url, strcspn(url, "?#"));
 }
 
+static void
+push_secret(char ***v, const char *raw, size_t len, size_t min_len)
+{
+	char *part, *decoded;
+	int n = 0;
+
+	if (len < min_len) {
+		return;
+	}
+	part = xstrndup(raw, len);
+	if (!strv_contains(*v, part)) {
+		strv_push(v, xstrdup(part));
+	}
+	/* the decoded form too ("+" is a space in a query) */
+	for (char *p = part; *p != '\0'; p++) {
+		if (*p == '+') {
+			*p = ' ';
+		}
+	}
+	decoded = curl_easy_unescape(NULL, part, 0, &n);
+	if (decoded != NULL && n > 0 && (size_t)n == strlen(decoded) && !strv_contains(*v, decoded)) {
+		strv_push(v, xstrdup(decoded));
+	}
+	if (decoded != NULL) {
+		secret_wipe(decoded, strlen(decoded));
+		curl_free(decoded);
+	}
+	secret_free(part);
+}
+
+char **
+http_url_secrets(const char *url, bool with_path, size_t min_len)
+{
+	static const CURLUPart parts[] = { CURLUPART_USER, CURLUPART_PASSWORD };
+	CURLU *u = curl_url();
+	char **out = NULL;
+	char *value = NULL;
+	size_t i;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME | CURLU_GUESS_SCHEME) != CURLUE_OK) {
+		if (strpbrk(url, "?@") != NULL) {
+			strv_push(&out, xstrdup(url));
+		}
+		goto out;
+	}
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (curl_url_get(u, parts[i], &value, 0) == CURLUE_OK && value != NULL) {
+			push_secret(&out, value, strlen(value), 1);
+		}
+		curl_free(value);
+		value = NULL;
+	}
+	if (curl_url_get(u, CURLUPART_QUERY, &value, 0) == CURLUE_OK && value != NULL) {
+		const char *p = value;
+		while (*p != '\0') {
+			size_t n = strcspn(p, "&");
+			const char *eq = memchr(p, '=', n);
+			if (eq != NULL) {
+				push_secret(&out, eq + 1, n - (size_t)(eq + 1 - p), min_len);
+			}
+			p += n;
+			if (*p == '&') {
+				p++;
+			}
+		}
+	}
+	curl_free(value);
+	value = NULL;
+	if (with_path && curl_url_get(u, CURLUPART_PATH, &value, 0) == CURLUE_OK && value != NULL &&
+	    strcmp(value, "/") != 0) {
+		push_secret(&out, value, strlen(value), min_len);
+	}
+	curl_free(value);
+out:
+	curl_url_cleanup(u);
+	return out;
+}
+
 const char *
 http_response_header(const struct http_response *resp, const char *name)
 {

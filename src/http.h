@@ -143,6 +143,13 @@ void http_request_dispose(struct http_request *req);
 char *http_escape(const char *s);
 /* "https://host/path" with any query removed, for logs */
 char *http_url_for_log(const char *url);
+/*
+ * The parts of a URL that carry credentials, as they appear in the URL and decoded: the user-info,
+ * every query value of min_len bytes or more (a hosted Prometheus takes ?api_key=...) and, with
+ * with_path, the path (a webhook's path is its secret). A URL that cannot be parsed but holds a
+ * '?' or '@' is returned whole. NULL-terminated; free with strv_free after wiping.
+ */
+char **http_url_secrets(const char *url, bool with_path, size_t min_len);
 /* short description of a failed exchange: "connection refused", "timed out after 10s" */
 const char *transport_outcome_name(enum transport_outcome t);
 

@@ -153,7 +153,9 @@ put_scrubbed(struct buf *out, const char *s, size_t len, size_t max, bool log_mo
 		return;
 	}
 	/* step 1 over the whole text; a NUL would end it early, and is a control character anyway */
-	copy = xstrndup(s, len);
+	copy = xmalloc(len + 1);
+	memcpy(copy, s, len);
+	copy[len] = '\0';
 	for (i = 0; i < len; i++) {
 		if (copy[i] == '\0') {
 			copy[i] = '\x01';
