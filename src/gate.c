@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "gate.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "log.h"
 #include "util.h"
 
 void
@@ -56,7 +58,21 @@ gate_dispose(struct gate *g)
 	free(g->notify.issue_url);
 	free(g->notify.issue_action);
 	free(g->notify.slack_status);
+	strv_free(g->warnings);
 	memset(g, 0, sizeof(*g));
+}
+
+void
+gate_warn(struct gate *g, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	log_warn("%s", msg);
+	strv_push(&g->warnings, msg);
 }
 
 void

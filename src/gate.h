@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attr.h"
 #include "checks/check.h"
 #include "config.h"
 #include "http.h"
@@ -85,6 +86,7 @@ struct gate {
 	struct rollback_facts rollback;
 	struct notify_facts notify;
 	void *cluster;             /* rollback.c's preflight state */
+	char **warnings;           /* risks the run took (gate_warn): in the log, summary, report and issue */
 };
 
 void gate_init(struct gate *g, const struct config *cfg, struct http *http);
@@ -92,6 +94,8 @@ void gate_dispose(struct gate *g);
 /* records the first failure time; called by every check that fails */
 void gate_note_failure(struct gate *g, const struct check_result *r);
 bool gate_failed(const struct gate *g);
+/* a warning the reader of every document must see (the log now; the summary, report and issue later) */
+void gate_warn(struct gate *g, const char *fmt, ...) ATTR_PRINTF(2, 3);
 /* the base URL joined with a path */
 char *gate_service_url(const struct gate *g, const char *path);
 

@@ -827,6 +827,8 @@ resolve_user(struct kube_target *out, const struct kubeconfig_user *u, struct er
 	if (u->username != NULL) {
 		out->username = xstrdup(u->username);
 		out->password = xstrdup(u->password != NULL ? u->password : "");
+		/* sent as "Authorization: Basic base64(user:password)": a server may echo that form */
+		log_mask_basic(out->username, out->password);
 	}
 	return 0;
 }

@@ -86,14 +86,20 @@ finish(struct gate *g, int exit_code)
 {
 	struct error err = ERROR_INIT;
 	char *path = report_path(g->cfg);
+	struct json_object *report;
+	char *report_json;
+	bool written;
 
 	g->finished_wall_ms = wall_ms();
 	log_group_begin("Report");
-	if (report_write(g, exit_code, path, &err) < 0) {
+	report = report_build(g, exit_code);
+	written = report_write(report, path, &err) == 0;
+	if (!written) {
 		log_warn("%s", err.msg);
 		error_clear(&err);
 	}
-	if (outputs_write(g, path, &err) < 0) {
+	report_json = report_compact(report);
+	if (outputs_write(g, written ? path : NULL, report_json, &err) < 0) {
 		log_warn("%s", err.msg);
 		error_clear(&err);
 	}
@@ -101,9 +107,11 @@ finish(struct gate *g, int exit_code)
 		log_warn("%s", err.msg);
 		error_clear(&err);
 	}
-	log_info("report: %s", path);
+	log_info("report: %s", written ? path : "not written");
 	log_group_end();
 	summary_print(g);
+	free(report_json);
+	json_object_put(report);
 	free(path);
 	return exit_code;
 }

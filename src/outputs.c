@@ -21,7 +21,8 @@ put(struct buf *out, const char *name, const char *value, const char *delim_seed
 }
 
 void
-outputs_render(struct buf *out, const struct gate *g, const char *report, const char *delim_seed)
+outputs_render(struct buf *out, const struct gate *g, const char *report, const char *report_json,
+	       const char *delim_seed)
 {
 	char *failed = gate_failed_checks(g);
 	char num[64];
@@ -31,7 +32,10 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 
 	put(out, "result", g->result, delim_seed);
 	put(out, "failed-checks", failed, delim_seed);
-	put(out, "report", report, delim_seed);
+	if (report != NULL) {
+		put(out, "report", report, delim_seed);
+	}
+	put(out, "report-json", report_json, delim_seed);
 	num[0] = '\0';
 	if (g->metrics.error_rate_set && isfinite(g->metrics.error_rate)) {
 		(void)snprintf(num, sizeof(num), "%.6g", g->metrics.error_rate);
@@ -68,7 +72,7 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 }
 
 int
-outputs_write(const struct gate *g, const char *report, struct error *err)
+outputs_write(const struct gate *g, const char *report, const char *report_json, struct error *err)
 {
 	const char *path = g->cfg->ctx.output_path;
 	struct buf b = BUF_INIT;
@@ -78,11 +82,12 @@ outputs_write(const struct gate *g, const char *report, struct error *err)
 
 	if (path == NULL) {
 		char *failed = gate_failed_checks(g);
-		log_info("outputs: result=%s failed-checks=%s report=%s", g->result, failed, report);
+		log_info("outputs: result=%s failed-checks=%s report=%s", g->result, failed,
+			 report != NULL ? report : "(not written)");
 		free(failed);
 		return 0;
 	}
-	outputs_render(&b, g, report, NULL);
+	outputs_render(&b, g, report, report_json, NULL);
 	f = fopen(path, "a");
 	if (f != NULL) {
 		ok = fputs(buf_str(&b), f) >= 0;
