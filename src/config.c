@@ -41,7 +41,7 @@ struct input_spec {
 	int flags;
 };
 
-static input_parse_fn parse_string, parse_url, parse_url_opt, parse_path, parse_path_opt,
+static input_parse_fn parse_string, parse_header_secret, parse_url, parse_url_opt, parse_path, parse_path_opt,
 	parse_environment, parse_duration_req, parse_duration_opt, parse_duration_any, parse_bool_field,
 	parse_retries, parse_token_path_field, parse_endpoints_field, parse_fraction_field,
 	parse_policy3, parse_policy2, parse_list_field, parse_revision, parse_slack_notify,
@@ -70,7 +70,7 @@ static const struct input_spec inputs[] = {
 	{ "wait-timeout",       "120s",                     parse_duration_any,     F(wait_timeout_ms),        0 },
 	{ "dry-run",            "false",                    parse_bool_field,       F(dry_run),                0 },
 	{ "prometheus-url",     "",                         parse_url_opt,          F(prometheus_url),         INPUT_URL },
-	{ "prometheus-token",   "",                         parse_string,           F(prometheus_token),       INPUT_SECRET },
+	{ "prometheus-token",   "",                         parse_header_secret,    F(prometheus_token),       INPUT_SECRET },
 	{ "error-rate-query",   CONFIG_DEFAULT_ERROR_RATE_QUERY,   parse_promql,           F(error_rate_query),       0 },
 	{ "max-error-rate",     "",                         parse_fraction_field,   F(max_error_rate),         0 },
 	{ "latency-query",      CONFIG_DEFAULT_LATENCY_QUERY,      parse_promql,           F(latency_query),          0 },
@@ -86,7 +86,7 @@ static const struct input_spec inputs[] = {
 	{ "deployment",         "atom",                     parse_list_field,       F(deployments),            INPUT_EMPTY_OK },
 	{ "to-revision",        "",                         parse_revision,         F(to_revision),            0 },
 	{ "rollback-timeout",   "5m",                       parse_duration_req,     F(rollback_timeout_ms),    0 },
-	{ "github-token",       "",                         parse_string,           F(github_token),           INPUT_SECRET },
+	{ "github-token",       "",                         parse_header_secret,    F(github_token),           INPUT_SECRET },
 	{ "create-issue",       "true",                     parse_bool_field,       F(create_issue),           0 },
 	{ "issue-labels",       "deployment-failure,rollback", parse_list_field,    F(issue_labels),           INPUT_EMPTY_OK },
 	{ "slack-webhook-url",  "",                         parse_url_opt,          F(slack_webhook_url),      INPUT_SECRET | INPUT_URL },
@@ -505,6 +505,17 @@ parse_string(struct config *cfg, void *field, const char *value, struct error *e
 	(void)err;
 	*(char **)field = is_blank(value) ? NULL : xstrdup(value);
 	return 0;
+}
+
+/* a token sent as "Authorization: Bearer": a line break would end the header and add others */
+static int
+parse_header_secret(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	if (!header_value_ok(value)) {
+		return error_set(err, ERR_CONFIG,
+				 "holds control characters (a line break inside the token?); it would go into an Authorization header");
+	}
+	return parse_string(cfg, field, value, err);
 }
 
 static int

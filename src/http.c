@@ -575,6 +575,24 @@ queue_push(struct http_batch *b, struct http_request *req)
 	b->queue[b->n_queue++] = req;
 }
 
+/* no value that goes into a request header may end that header (CR, LF) and start another */
+static bool
+headers_ok(const struct http_request *req)
+{
+	size_t i;
+
+	if ((req->bearer != NULL && !header_value_ok(req->bearer)) ||
+	    (req->content_type != NULL && !header_value_ok(req->content_type))) {
+		return false;
+	}
+	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
+		if (!header_value_ok(req->headers[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
 void
 http_batch_add(struct http_batch *b, struct http_request *req)
 {
@@ -595,6 +613,13 @@ http_batch_add(struct http_batch *b, struct http_request *req)
 	if (b->aborted) {
 		req->state = HTTP_ABORTED;
 		(void)error_set(&req->err, ERR_CANCELLED, "not sent: aborted");
+		return;
+	}
+	if (!headers_ok(req)) {
+		/* the callers refuse such values first, with their own message; this is the last guard */
+		req->state = HTTP_ABORTED;
+		req->transport = TRANSPORT_OTHER;
+		(void)error_set(&req->err, ERR_CONFIG, "not sent: a header value holds a control character");
 		return;
 	}
 	queue_push(b, req);

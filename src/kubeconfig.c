@@ -722,6 +722,11 @@ read_token(char **out, const char *path, const char *owner, struct error *err)
 		return error_set(err, ERR_CONFIG, "%s: token file %s is empty", owner, path);
 	}
 	log_mask(data);
+	if (strlen(data) != len || !header_value_ok(data)) {
+		secret_free(data);
+		return error_set(err, ERR_CONFIG, "%s: token file %s holds control characters (a line break inside the token?); "
+				 "it would go into an Authorization header", owner, path);
+	}
 	*out = data;
 	return 0;
 }
@@ -795,6 +800,10 @@ resolve_user(struct kube_target *out, const struct kubeconfig_user *u, struct er
 	}
 	/* token wins over tokenFile (client-go) */
 	if (u->token != NULL) {
+		if (!header_value_ok(u->token)) {
+			return error_set(err, ERR_CONFIG, "%s: its token holds control characters (a line break inside the token?); "
+					 "it would go into an Authorization header", owner);
+		}
 		out->token = xstrdup(u->token);
 	} else if (u->token_path != NULL) {
 		if (read_token(&out->token, u->token_path, owner, err) < 0) {

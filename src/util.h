@@ -46,6 +46,11 @@ size_t utf8_floor(const char *s, size_t max);
 void utf8_sanitize(char *s, size_t len);
 /* standard base64 with padding (RFC 4648 section 4); caller frees */
 char *base64_encode(const void *data, size_t len);
+/*
+ * true when s can be sent as (part of) an HTTP header value: no control character (CR, LF, NUL's
+ * neighbours, DEL), which would end the header and let the value add headers of its own
+ */
+bool header_value_ok(const char *s);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_ieq(const char *a, const char *b);
 /* returns a trimmed copy */

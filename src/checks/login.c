@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jsonh.h"
+#include "log.h"
 #include "outside.h"
 #include "util.h"
 
@@ -73,6 +74,16 @@ login_judge(struct check_result *r, char **token_out, const struct http_request 
 			  token_path_text);
 	} else if ((t = json_object_get_string(tok))[0] == '\0') {
 		check_set(r, CHECK_FAIL, value, "2xx with a token", "HTTP %ld but '%s' is an empty string (token-path)",
+			  code, token_path_text);
+	} else if ((size_t)json_object_get_string_len(tok) != strlen(t) || !header_value_ok(t)) {
+		/*
+		 * the token goes into an Authorization header: CR or LF would add headers of the
+		 * server's choosing to every endpoint request, so it is refused and never sent
+		 */
+		log_mask(t);
+		secret_wipe((void *)t, strlen(t));
+		check_set(r, CHECK_FAIL, value, "2xx with a token",
+			  "HTTP %ld but the token at '%s' holds control characters (CR, LF, NUL, ...): refused, never sent",
 			  code, token_path_text);
 	} else {
 		*token_out = xstrdup(t);
