@@ -32,11 +32,11 @@ PROM_OK = {"status": "success", "data": {"resultType": "vector",
                                          "result": [{"metric": {}, "value": [1700000000, "0.0005"]}]}}
 
 
-def kubeconfig(url, context="ci", server=None):
+def kubeconfig(url, context="ci", server=None, token=KTOKEN):
     return json.dumps({
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": "test", "cluster": {"server": server or url}}],
-        "users": [{"name": "deployer", "user": {"token": KTOKEN}}],
+        "users": [{"name": "deployer", "user": {"token": token}}],
         "contexts": [{"name": context, "context": {"cluster": "test", "user": "deployer", "namespace": "default"}}],
         "current-context": context})
 
@@ -144,6 +144,10 @@ CASES = [
     ("rollback-timeout", "", "set to an empty value", {}),
     ("create-issue", "", "set to an empty value", {}),
     ("slack-notify", "", "set to an empty value", {}),
+    # issue 11 item 5: a token with a line break would add headers of its own to every request
+    ("prometheus-token", PROM_TOKEN + "\r\nX-Injected: yes", "control characters", {}),
+    ("github-token", GH_TOKEN + "\nX-Injected: yes", "control characters", {}),
+    ("kubeconfig", "TOKEN-CRLF", "control characters", {}),
     # issue 11 item 3: a query value is a credential, masked before the error quotes the URL
     ("url", "http://x.example/?token=" + URL_PASSWORD, "without a ?query",
      {"prometheus-url": "https://prom.example/?api_key=" + URL_PASSWORD}),
@@ -151,8 +155,6 @@ CASES = [
 
 # inputs without an invalid value of their own, and why
 FREE_TEXT = {
-    "prometheus-token": "any text is a token (masked); a wrong one is the server's 401, at run time",
-    "github-token": "any text is a token (masked); a wrong one is GitHub's 401, reported as a warning",
     "issue-labels": "any comma-separated text; GitHub decides which labels it accepts",
 }
 
@@ -191,6 +193,8 @@ with service("healthy", {"users": {USER: PASSWORD}, "token": TOKEN}) as svc, \
         seen.add(name)
         if name == "kubeconfig" and value.startswith("SERVER:"):
             value = kubeconfig(k.url, server=value[len("SERVER:"):])
+        if name == "kubeconfig" and value == "TOKEN-CRLF":
+            value = kubeconfig(k.url, token=KTOKEN + "\r\nX-Injected: yes")
         inputs = valid(**extra)
         inputs[name] = value
         r = run_gate(inputs, env=ENV, timeout=60)
