@@ -129,7 +129,7 @@ int
 notify_run(struct gate *g, struct error *err)
 {
 	const struct config *cfg = g->cfg;
-	bool failed = strcmp(g->result, "passed") != 0;
+	bool failed = gate_result_failed(g->result);
 
 	(void)err;
 	if (!failed) {

@@ -30,7 +30,7 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 	size_t i;
 	long rev = 0;
 
-	put(out, "result", g->result, delim_seed);
+	put(out, "result", gate_result_name(g->result), delim_seed);
 	put(out, "failed-checks", failed, delim_seed);
 	if (report != NULL) {
 		put(out, "report", report, delim_seed);
@@ -82,7 +82,7 @@ outputs_write(const struct gate *g, const char *report, const char *report_json,
 
 	if (path == NULL) {
 		char *failed = gate_failed_checks(g);
-		log_info("outputs: result=%s failed-checks=%s report=%s", g->result, failed,
+		log_info("outputs: result=%s failed-checks=%s report=%s", gate_result_name(g->result), failed,
 			 report != NULL ? report : "(not written)");
 		free(failed);
 		return 0;

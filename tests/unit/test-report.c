@@ -51,7 +51,7 @@ test_report__compact(void)
 
 	config_fill(&cfg);
 	gate_init(&g, &cfg, NULL);
-	g.result = "passed";
+	g.result = GATE_PASSED;
 	add_samples(&g, 10);
 	root = report_build(&g, 0);
 	pretty = xstrdup(jsonh_to_string(root, true));
@@ -73,7 +73,7 @@ test_report__compact(void)
 	gate_dispose(&g);
 
 	gate_init(&g, &cfg, NULL);
-	g.result = "failed";
+	g.result = GATE_FAILED;
 	add_samples(&g, 6000);
 	root = report_build(&g, 1);
 	ok(strlen(jsonh_to_string(root, false)) > REPORT_JSON_MAX, "large: the whole document is over 512 KiB (%zu bytes)",
