@@ -53,11 +53,12 @@ is_hidden(uint32_t cp)
 	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb);
 }
 
+/* whole buffer: a ':' the caller wrote just before the outside text counts too */
 static bool
-ends_with(const struct buf *b, size_t start, const char *s)
+ends_with(const struct buf *b, const char *s)
 {
 	size_t n = strlen(s);
-	return b->len - start >= n && memcmp(b->data + b->len - n, s, n) == 0;
+	return b->len >= n && memcmp(b->data + b->len - n, s, n) == 0;
 }
 
 /* steps 2 to 5 over text that is already scrubbed */
@@ -112,8 +113,7 @@ put_clean(struct buf *out, const char *s, size_t len, size_t max, bool log_mode)
 			piece_len = 1;
 		}
 		need = piece_len + (space ? 1 : 0);
-		if (!space && ((piece[0] == ':' && ends_with(out, start, ":")) ||
-			       (piece[0] == '[' && ends_with(out, start, "##")))) {
+		if (!space && ((piece[0] == ':' && ends_with(out, ":")) || (piece[0] == '[' && ends_with(out, "##")))) {
 			space = true;
 			need++;
 		}

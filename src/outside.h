@@ -13,10 +13,10 @@
  *     a tail that is the start of a secret (6 bytes or more: a sender or a size cap cut it off);
  *  2. a byte that is not part of valid UTF-8 becomes '?';
  *  3. control characters (C0, DEL, C1) and invisible bidi/format characters become '?'; "::"
- *     becomes ": :" and "##[" becomes "## [", so no workflow command can start in the text in
- *     either syntax (REFERENCE 2.3, SECURITY.md);
+ *     becomes ": :" and "##[" becomes "## [" (also with a ':' or "##" already at the end of out),
+ *     so no workflow command can start in the text in either syntax (REFERENCE 2.3, SECURITY.md);
  *  4. whitespace runs (ASCII and Unicode spaces, line breaks) become one space, none at the ends;
- *  5. the line is cut at a character boundary to at most max bytes, "..." marking a cut.
+ *  5. the line is cut at a character boundary to at most max bytes; "..." follows a cut.
  * The cut comes last, so it can never leave the start of a secret behind.
  */
 /* appends the line to out (nothing for empty text) */

@@ -136,6 +136,15 @@ test_outside__steps(void)
 	s = outside_line("a\0b", 3, 10);
 	is_str(s, "a?b", "a NUL byte is a control character, not the end");
 	free(s);
+	{
+		struct buf b = BUF_INIT;
+		buf_puts(&b, "prefix:");
+		outside_append(&b, ":add-mask::x", 12, 100);
+		buf_puts(&b, " ##");
+		outside_append(&b, "[group]", 7, 100);
+		is_str(buf_str(&b), "prefix: :add-mask: :x ## [group]", "a ':' or '##' just before the text counts too");
+		buf_dispose(&b);
+	}
 	s = outside_line(NULL, 0, 10);
 	is_str(s, "", "NULL is empty");
 	free(s);
