@@ -142,7 +142,5 @@ int config_parse_status_set(struct status_set *out, const char *s, struct error 
 int config_parse_list(char ***out, const char *s, struct error *err);
 bool status_set_matches(const struct status_set *set, long status);
 void endpoints_free(struct endpoint *e, size_t n);
-/* formats a duration for people: 250ms, 10s, 2m30s */
-void duration_format(char *out, size_t size, int64_t ms);
 
 #endif

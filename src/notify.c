@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-#include "phases.h"
+#include "notify.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "clients/github.h"
+#include "config.h"
+#include "gate.h"
 #include "clients/slack.h"
 #include "issue.h"
 #include "log.h"
+#include "message.h"
 #include "util.h"
 
 /*
@@ -108,7 +111,7 @@ report_slack(struct gate *g)
 	struct error err = ERROR_INIT;
 	char *payload;
 
-	issue_slack_build(&msg, g);
+	message_slack_build(&msg, g);
 	payload = slack_payload_new(&msg);
 	slack_message_dispose(&msg);
 	if (retry.max_retry_after_ms > SLACK_MAX_RETRY_AFTER_MS) {
@@ -148,4 +151,13 @@ notify_run(struct gate *g, struct error *err)
 		log_debug("Slack: not sent, the gate passed (slack-notify: failure)");
 	}
 	return 0;
+}
+
+void
+notify_facts_dispose(struct notify_facts *n)
+{
+	free(n->issue_url);
+	free(n->issue_action);
+	free(n->slack_status);
+	memset(n, 0, sizeof(*n));
 }

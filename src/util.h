@@ -28,6 +28,8 @@ int64_t clock_ms(void);
 int64_t wall_ms(void);
 /* formats an epoch-ms time as RFC 3339 UTC into out (>= 32 bytes) */
 void time_format_utc(char *out, size_t size, int64_t epoch_ms);
+/* formats a duration for people: 250ms, 10s, 2m30s */
+void duration_format(char *out, size_t size, int64_t ms);
 
 /* fills buf with random bytes (getrandom, falling back to /dev/urandom) */
 void random_fill(void *buf, size_t n);
@@ -51,6 +53,11 @@ char *base64_encode(const void *data, size_t len);
  * neighbours, DEL), which would end the header and let the value add headers of its own
  */
 bool header_value_ok(const char *s);
+/*
+ * A URL as logs and reports show it: "https://host/path", without a query or fragment (a query
+ * may carry a key, as a Prometheus tenant's does); caller frees.
+ */
+char *url_for_log(const char *url);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_ieq(const char *a, const char *b);
 /* returns a trimmed copy */

@@ -8,7 +8,6 @@
 #include <strings.h>
 
 #include "buf.h"
-#include "config.h"
 #include "jsonh.h"
 #include "log.h"
 #include "outside.h"
