@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "http.h"
 #include "log.h"
+#include "outside.h"
 #include "util.h"
 
 
@@ -364,9 +365,11 @@ config_parse_endpoints(struct endpoint **out, size_t *n_out, const char *s, stru
 				*m = (char)toupper((unsigned char)*m);
 			}
 			if (!valid_method(words[0])) {
+				char *shown = outside_line(words[0], strlen(words[0]), 20);
 				rc = error_set(err, ERR_CONFIG,
-					       "line %u: unknown method '%.20s' (expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS)",
-					       line_no, words[0]);
+					       "line %u: unknown method '%s' (expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS)",
+					       line_no, shown);
+				free(shown);
 				free(trimmed);
 				goto out;
 			}

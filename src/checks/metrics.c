@@ -279,8 +279,9 @@ judge(struct metric *m, const struct config *cfg, const struct prom_query *q, co
 		if (!m->judged && p == POLICY_FAIL) {
 			p = POLICY_WARN;
 		}
-		buf_printf(&d, "the query returned %.32s, which cannot be %s: check %s (",
-			   q->result.samples[worst].value_text,
+		buf_puts(&d, "the query returned ");
+		outside_append(&d, q->result.samples[worst].value_text, strlen(q->result.samples[worst].value_text), 32);
+		buf_printf(&d, ", which cannot be %s: check %s (",
 			   m->kind == METRIC_ERROR_RATE ? "an error rate" : "a latency",
 			   m->kind == METRIC_ERROR_RATE ? "error-rate-query" : "latency-query");
 		describe_series(&d, &q->result, worst);
