@@ -35,9 +35,9 @@ decode(const unsigned char *p, size_t n)
 static bool
 is_space(uint32_t cp)
 {
-	return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
-	       (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f ||
-	       cp == 0x3000;
+	return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 ||
+	       cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+	       cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
 /*
@@ -48,9 +48,10 @@ is_space(uint32_t cp)
 static bool
 is_hidden(uint32_t cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x180e || cp == 0x200b ||
-	       cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) ||
-	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb);
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x180e ||
+	       cp == 0x200b || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff ||
+	       (cp >= 0xfff9 && cp <= 0xfffb);
 }
 
 /* whole buffer: a ':' the caller wrote just before the outside text counts too */
@@ -113,7 +114,8 @@ put_clean(struct buf *out, const char *s, size_t len, size_t max, bool log_mode)
 			piece_len = 1;
 		}
 		need = piece_len + (space ? 1 : 0);
-		if (!space && ((piece[0] == ':' && ends_with(out, ":")) || (piece[0] == '[' && ends_with(out, "##")))) {
+		if (!space && ((piece[0] == ':' && ends_with(out, ":")) ||
+			       (piece[0] == '[' && ends_with(out, "##")))) {
 			space = true;
 			need++;
 		}

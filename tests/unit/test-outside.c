@@ -15,11 +15,11 @@ line(const char *s, size_t max)
 	return outside_line(s, strlen(s), max);
 }
 
-#define is_line(in, max, want, ...)                                                       \
-	do {                                                                              \
-		char *l_ = line((in), (max));                                             \
-		is_str(l_, (want), __VA_ARGS__);                                          \
-		free(l_);                                                                 \
+#define is_line(in, max, want, ...)              \
+	do {                                     \
+		char *l_ = line((in), (max));    \
+		is_str(l_, (want), __VA_ARGS__); \
+		free(l_);                        \
 	} while (0)
 
 static void
@@ -27,10 +27,12 @@ test_utf8__char_len(void)
 {
 	is_int(utf8_char_len((const unsigned char *)"\xc3\xa9", 2), 2, "two-byte character");
 	is_int(utf8_char_len((const unsigned char *)"\xe2\x82\xac", 3), 3, "three-byte character");
-	is_int(utf8_char_len((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4, "four-byte character");
+	is_int(utf8_char_len((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4,
+	       "four-byte character");
 	is_int(utf8_char_len((const unsigned char *)"\xe2\x82\xac", 2), 0, "cut short");
 	is_int(utf8_char_len((const unsigned char *)"\xc0\xaf", 2), 0, "overlong two-byte form");
-	is_int(utf8_char_len((const unsigned char *)"\xe0\x80\xaf", 3), 0, "overlong three-byte form");
+	is_int(utf8_char_len((const unsigned char *)"\xe0\x80\xaf", 3), 0,
+	       "overlong three-byte form");
 	is_int(utf8_char_len((const unsigned char *)"\xed\xa0\x80", 3), 0, "surrogate");
 	is_int(utf8_char_len((const unsigned char *)"\xf4\x90\x80\x80", 4), 0, "past U+10FFFF");
 	is_int(utf8_char_len((const unsigned char *)"\x80", 1), 0, "lone continuation byte");
@@ -119,16 +121,30 @@ test_outside__steps(void)
 
 	log_init(false, false);
 	is_line("  hello \t\n world  ", 100, "hello world", "whitespace folded, none at the ends");
-	is_line("a\xc2\xa0\xe3\x80\x80" "b\xe2\x80\xa8" "c", 100, "a b c", "Unicode spaces and line separators fold too");
-	is_line("a\x01" "b\x7f" "c\xc2\x9b" "d", 100, "a?b?c?d", "C0, DEL and C1 controls");
-	is_line("x\xe2\x80\xae" "evil\xe2\x80\xac" "y\xef\xbb\xbf", 100, "x?evil?y?", "bidi overrides and BOM");
-	is_line("a\xff" "b\xc3" "c\xc3\xa9", 100, "a?b?c\xc3\xa9", "invalid UTF-8 as '?', valid kept");
+	is_line("a\xc2\xa0\xe3\x80\x80"
+		"b\xe2\x80\xa8"
+		"c",
+		100, "a b c", "Unicode spaces and line separators fold too");
+	is_line("a\x01"
+		"b\x7f"
+		"c\xc2\x9b"
+		"d",
+		100, "a?b?c?d", "C0, DEL and C1 controls");
+	is_line("x\xe2\x80\xae"
+		"evil\xe2\x80\xac"
+		"y\xef\xbb\xbf",
+		100, "x?evil?y?", "bidi overrides and BOM");
+	is_line("a\xff"
+		"b\xc3"
+		"c\xc3\xa9",
+		100, "a?b?c\xc3\xa9", "invalid UTF-8 as '?', valid kept");
 	is_line("::add-mask::x", 100, ": :add-mask: :x", "'::' broken up");
 	is_line("a:::b", 100, "a: : :b", "':::' broken up");
 	is_line("x ##[stop-commands]t", 100, "x ## [stop-commands]t", "'##[' broken up");
 	is_line("###[group]", 100, "### [group]", "'###[' broken up");
 	is_line("#\n#[x]", 100, "# #[x]", "'##[' split by a line break stays split");
-	is_line("##\x01[x]", 100, "##?[x]", "a control character between '##' and '[' is not removed");
+	is_line("##\x01[x]", 100, "##?[x]",
+		"a control character between '##' and '[' is not removed");
 	is_line("abcdef", 3, "abc...", "cut at max bytes, marked");
 	is_line("ab\xc3\xa9x", 3, "ab...", "cut before a character that does not fit");
 	is_line("abc   ", 3, "abc", "only white space after max: nothing was cut");
@@ -142,7 +158,8 @@ test_outside__steps(void)
 		outside_append(&b, ":add-mask::x", 12, 100);
 		buf_puts(&b, " ##");
 		outside_append(&b, "[group]", 7, 100);
-		is_str(buf_str(&b), "prefix: :add-mask: :x ## [group]", "a ':' or '##' just before the text counts too");
+		is_str(buf_str(&b), "prefix: :add-mask: :x ## [group]",
+		       "a ':' or '##' just before the text counts too");
 		buf_dispose(&b);
 	}
 	s = outside_line(NULL, 0, 10);
@@ -174,7 +191,8 @@ test_outside__scrub_before_cut(void)
 	}
 	/* whitespace is folded after scrubbing: a secret holding spaces is still found */
 	log_mask("two  spaces\tand tab");
-	is_line("x two  spaces\tand tab y", 100, "x *** y", "a secret with white space is scrubbed before folding");
+	is_line("x two  spaces\tand tab y", 100, "x *** y",
+		"a secret with white space is scrubbed before folding");
 	/* a tail cut off by the sender */
 	is_line("echo: tok-0123456", 100, "echo: ***", "a sender's cut at the token's start");
 	buf_dispose(&body);
@@ -192,7 +210,8 @@ test_outside__log(void)
 		const char *in = "  col  a\tb\nc\rd ::x ##[y] pw-log-secret";
 		outside_append_log(&b, in, strlen(in));
 	}
-	is_str(buf_str(&b), "  col  a b\\nc\\rd : :x ## [y] ***", "log form: spacing kept, breaks shown, sequences broken");
+	is_str(buf_str(&b), "  col  a b\\nc\\rd : :x ## [y] ***",
+	       "log form: spacing kept, breaks shown, sequences broken");
 	buf_dispose(&b);
 	log_secrets_dispose();
 }
@@ -210,7 +229,8 @@ test_error__cut_after_scrub(void)
 		buf_putc(&filler, 'x');
 	}
 	(void)error_set(&err, ERR_AUTH, "%s ghs_0123456789abcdefghijklm", buf_str(&filler));
-	ok(strstr(err.msg, "ghs_01") == NULL, "error_set scrubs the whole message before cutting it to 511 bytes");
+	ok(strstr(err.msg, "ghs_01") == NULL,
+	   "error_set scrubs the whole message before cutting it to 511 bytes");
 	buf_reset(&filler);
 	for (i = 0; i < 510; i++) {
 		buf_putc(&filler, 'x');
@@ -218,7 +238,8 @@ test_error__cut_after_scrub(void)
 	(void)error_set(&err, ERR_HTTP, "%s\xc3\xa9", buf_str(&filler));
 	is_int(strlen(err.msg), 510, "error_set cuts between characters");
 	error_prefix(&err, "context: ");
-	ok(strncmp(err.msg, "context: xxx", 12) == 0 && strlen(err.msg) <= 511, "error_prefix keeps the bound");
+	ok(strncmp(err.msg, "context: xxx", 12) == 0 && strlen(err.msg) <= 511,
+	   "error_prefix keeps the bound");
 	buf_dispose(&filler);
 	log_secrets_dispose();
 }

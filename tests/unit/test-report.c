@@ -33,7 +33,8 @@ add_samples(struct gate *g, size_t n)
 	for (i = 0; i < n; i++) {
 		struct json_object *s = json_object_new_object();
 		jsonh_add_int(s, "at_ms", (int64_t)i * 1000);
-		jsonh_add_string(s, "display", "0.0123% of requests failed in the last five minutes");
+		jsonh_add_string(s, "display",
+				 "0.0123% of requests failed in the last five minutes");
 		jsonh_add_string(s, "status", "pass");
 		jsonh_append(samples, s);
 	}
@@ -62,7 +63,8 @@ test_report__compact(void)
 	ok(strstr(text, "\"samples\"") != NULL, "small: the samples are there");
 	{
 		struct json_object *from_pretty = NULL;
-		ok(jsonh_parse(&from_pretty, pretty, strlen(pretty), NULL) == 0 && json_object_equal(from_pretty, doc),
+		ok(jsonh_parse(&from_pretty, pretty, strlen(pretty), NULL) == 0 &&
+			   json_object_equal(from_pretty, doc),
 		   "compact: the same document as the file");
 		json_object_put(from_pretty);
 	}
@@ -76,13 +78,16 @@ test_report__compact(void)
 	g.result = GATE_FAILED;
 	add_samples(&g, 6000);
 	root = report_build(&g, 1);
-	ok(strlen(jsonh_to_string(root, false)) > REPORT_JSON_MAX, "large: the whole document is over 512 KiB (%zu bytes)",
+	ok(strlen(jsonh_to_string(root, false)) > REPORT_JSON_MAX,
+	   "large: the whole document is over 512 KiB (%zu bytes)",
 	   strlen(jsonh_to_string(root, false)));
 	text = report_compact(root);
-	ok(strlen(text) <= REPORT_JSON_MAX, "large: report-json within 512 KiB (%zu bytes)", strlen(text));
+	ok(strlen(text) <= REPORT_JSON_MAX, "large: report-json within 512 KiB (%zu bytes)",
+	   strlen(text));
 	doc = NULL;
 	ok(jsonh_parse(&doc, text, strlen(text), NULL) == 0, "large: valid JSON");
-	ok(json_object_get_boolean(jsonh_member(doc, "samples_omitted")), "large: says the samples were left out");
+	ok(json_object_get_boolean(jsonh_member(doc, "samples_omitted")),
+	   "large: says the samples were left out");
 	ok(strstr(text, "\"samples\"") == NULL, "large: no per-sample detail");
 	ok(strstr(text, "\"result\":\"failed\"") != NULL && strstr(text, "\"error-rate\"") != NULL,
 	   "large: everything else is still there");
