@@ -943,18 +943,19 @@ input_load(struct config *cfg, const struct input_spec *spec, struct error *err)
 	if ((value == NULL || value[0] == '\0') && (spec->flags & INPUT_REQUIRED) != 0) {
 		char envname[64];
 		input_env_name(envname, sizeof(envname), spec->name);
-		rc = error_set(err, ERR_CONFIG, "invalid input '%s': required but not set (%s %s)", spec->name, envname,
-			       value == NULL ? "is absent" : "is empty");
+		rc = error_set(err, ERR_CONFIG, "invalid input '%s': required but not set (%s %s)",
+			       spec->name, envname, value == NULL ? "is absent" : "is empty");
 		goto out;
 	}
 	if (value == NULL) {
 		/* absent (a local run): the default */
 		value = xstrdup(spec->default_value != NULL ? spec->default_value : "");
-	} else if (value[0] == '\0' && (spec->flags & INPUT_EMPTY_OK) == 0 && spec->default_value != NULL &&
-		   spec->default_value[0] != '\0') {
+	} else if (value[0] == '\0' && (spec->flags & INPUT_EMPTY_OK) == 0 &&
+		   spec->default_value != NULL && spec->default_value[0] != '\0') {
 		/* set to '' by the workflow: an empty value has no meaning here, and a default would hide that */
 		rc = error_set(err, ERR_CONFIG,
-			       "invalid input '%s': set to an empty value, which it cannot be; leave the input out for its default '%s'",
+			       "invalid input '%s': set to an empty value, which it cannot be; "
+			       "leave the input out for its default '%s'",
 			       spec->name, spec->default_value);
 		goto out;
 	}
@@ -966,7 +967,8 @@ input_load(struct config *cfg, const struct input_spec *spec, struct error *err)
 			quote_value(&b, value);
 			buf_puts(&b, "'");
 		}
-		rc = error_set(err, ERR_CONFIG, "invalid input '%s': %s%s", spec->name, sub.msg, buf_str(&b));
+		rc = error_set(err, ERR_CONFIG, "invalid input '%s': %s%s", spec->name, sub.msg,
+			       buf_str(&b));
 		buf_dispose(&b);
 	}
 out:
@@ -976,7 +978,12 @@ out:
 
 /* a Kubernetes name (what = "deployment", "namespace") as the API accepts it; the error quotes it */
 static int
-check_k8s_name(const char *input, const char *name, bool dots, size_t max, const char *expected, struct error *err)
+check_k8s_name(const char *input,
+	       const char *name,
+	       bool dots,
+	       size_t max,
+	       const char *expected,
+	       struct error *err)
 {
 	size_t j, n = strlen(name);
 
@@ -989,7 +996,8 @@ check_k8s_name(const char *input, const char *name, bool dots, size_t max, const
 	if (j < n || n > max || name[0] == '-' || name[0] == '.') {
 		struct buf b = BUF_INIT;
 		quote_value(&b, name);
-		(void)error_set(err, ERR_CONFIG, "invalid input '%s': expected %s, got '%s'", input, expected, buf_str(&b));
+		(void)error_set(err, ERR_CONFIG, "invalid input '%s': expected %s, got '%s'", input,
+				expected, buf_str(&b));
 		buf_dispose(&b);
 		return ERR_CONFIG;
 	}
@@ -1003,30 +1011,39 @@ check_relations(struct config *cfg, struct error *err)
 	size_t i;
 
 	if ((cfg->username == NULL) != (cfg->password == NULL)) {
-		return error_set(err, ERR_CONFIG, "invalid input '%s': it is empty while '%s' is set; give both or neither",
-				 cfg->username == NULL ? "username" : "password",
-				 cfg->username == NULL ? "password" : "username");
+		return error_set(
+			err, ERR_CONFIG,
+			"invalid input '%s': it is empty while '%s' is set; give both or neither",
+			cfg->username == NULL ? "username" : "password",
+			cfg->username == NULL ? "password" : "username");
 	}
 	if (cfg->username != NULL && cfg->login_path == NULL) {
-		return error_set(err, ERR_CONFIG, "invalid input 'login-path': empty while 'username' is set (the login needs a path)");
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'login-path': empty while 'username' is set (the "
+				 "login needs a path)");
 	}
 	if (cfg->username != NULL && cfg->token_path == NULL) {
 		return error_set(err, ERR_CONFIG,
-				 "invalid input 'token-path': empty while 'username' is set (the token's place in the login reply is needed)");
+				 "invalid input 'token-path': empty while 'username' is set (the "
+				 "token's place in the login reply is needed)");
 	}
 	if (cfg->max_error_rate < 0.0) {
 		cfg->max_error_rate = cfg->production ? 0.001 : 0.01;
 	}
 	if (cfg->monitor_duration_ms > 0 && cfg->monitor_interval_ms > cfg->monitor_duration_ms) {
 		return error_set(err, ERR_CONFIG,
-				 "invalid input 'monitor-interval': longer than 'monitor-duration' (nothing would be sampled)");
+				 "invalid input 'monitor-interval': longer than 'monitor-duration' "
+				 "(nothing would be sampled)");
 	}
 	if (cfg->rollback && cfg->deployments == NULL) {
-		return error_set(err, ERR_CONFIG, "invalid input 'deployment': expected at least one Deployment name when 'rollback' is true");
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'deployment': expected at least one Deployment "
+				 "name when 'rollback' is true");
 	}
 	for (i = 0; cfg->deployments != NULL && cfg->deployments[i] != NULL; i++) {
 		if (check_k8s_name("deployment", cfg->deployments[i], true, 253,
-				   "Kubernetes names (lower-case letters, digits, '-', '.')", err) < 0) {
+				   "Kubernetes names (lower-case letters, digits, '-', '.')",
+				   err) < 0) {
 			return ERR_CONFIG;
 		}
 	}
