@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "gate.h"
 #include "log.h"
 #include "markdown.h"
 #include "util.h"

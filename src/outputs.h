@@ -4,7 +4,8 @@
 
 #include "buf.h"
 #include "error.h"
-#include "gate.h"
+
+struct gate;
 
 /*
  * renders every step output as name<<DELIM heredocs (scrubbed); report is the report's path, NULL

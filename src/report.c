@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "gate.h"
 #include "jsonh.h"
 #include "log.h"
 #include "util.h"
