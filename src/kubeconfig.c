@@ -814,7 +814,12 @@ check_proxy_url(char **out, const char *proxy, const char *owner, struct error *
 		goto out;
 	}
 	if (u.userinfo != NULL) {
+		/* libcurl sends it as "Proxy-Authorization: Basic base64(user:password)": mask that too */
+		char *colon = strchr(u.userinfo, ':');
+		char *user = colon != NULL ? xstrndup(u.userinfo, (size_t)(colon - u.userinfo)) : xstrdup(u.userinfo);
 		log_mask(u.userinfo);
+		log_mask_basic(user, colon != NULL ? colon + 1 : "");
+		secret_free(user);
 	}
 	*out = xstrdup(proxy);
 out:
