@@ -496,9 +496,12 @@ render_investigate(struct buf *b, const struct gate *g)
 	buf_puts(b, "\n");
 	if (cfg->prometheus_url != NULL) {
 		buf_puts(b, "The PromQL the gate evaluated, error rate (a fraction):\n\n");
-		fence(b, "promql", cfg->error_rate_query != NULL ? cfg->error_rate_query : "");
+		/* as sent: templates expanded */
+		fence(b, "promql", g->metrics.error_rate_query != NULL ? g->metrics.error_rate_query
+								 : cfg->error_rate_query != NULL ? cfg->error_rate_query : "");
 		buf_puts(b, "\nand latency (milliseconds):\n\n");
-		fence(b, "promql", cfg->latency_query != NULL ? cfg->latency_query : "");
+		fence(b, "promql", g->metrics.latency_query != NULL ? g->metrics.latency_query
+								   : cfg->latency_query != NULL ? cfg->latency_query : "");
 		buf_puts(b, "\n");
 	}
 	buf_puts(b, "Every check with its timing is in the run's JSON report (output `report`) and step summary.\n\n");
@@ -511,6 +514,7 @@ render_body(struct buf *b, const struct gate *g, const char *marker, bool commen
 	const struct config *cfg = g->cfg;
 	char *commit_url = gate_commit_url(g);
 	char *run_url = gate_run_url(g);
+	size_t i;
 
 	if (!comment) {
 		/* first, so that no cut can lose it */
@@ -549,6 +553,11 @@ render_body(struct buf *b, const struct gate *g, const char *marker, bool commen
 		buf_puts(b, "; nothing was rolled back.\n\n");
 	}
 
+	for (i = 0; g->warnings != NULL && g->warnings[i] != NULL; i++) {
+		buf_puts(b, "> [!WARNING]\n> ");
+		md_escape(b, g->warnings[i]);
+		buf_puts(b, "\n\n");
+	}
 	render_facts(b, g);
 	render_failed(b, g);
 	render_metrics(b, g);

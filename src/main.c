@@ -53,9 +53,16 @@ print_config(const struct gate *g)
 	duration_format(wt, sizeof(wt), cfg->wait_timeout_ms);
 	log_info("atom-safety %s: %s (%s limits) at %s%s", PACKAGE_VERSION, cfg->environment,
 		 cfg->production ? "production" : "staging", cfg->url, cfg->dry_run ? ", dry run" : "");
-	log_info("checks: health %s, database %s, login %s, %zu endpoints; request-timeout %s, retries %d, wait-timeout %s",
+	log_info("checks: health %s, database %s, login %s, %zu endpoint%s; request-timeout %s, retries %d, wait-timeout %s",
 		 cfg->health_path, cfg->db_health_path != NULL ? cfg->db_health_path : "(disabled)",
-		 cfg->username != NULL ? cfg->login_path : "(no credentials)", cfg->n_endpoints, rt, cfg->retries, wt);
+		 cfg->username != NULL ? cfg->login_path : "(no credentials)", cfg->n_endpoints,
+		 cfg->n_endpoints == 1 ? "" : "s", rt, cfg->retries, wt);
+}
+
+/* the commit under test: its subject and author are outside text, printed once every secret known at start is masked */
+static void
+print_commit(const struct gate *g)
+{
 	if (g->commit.sha != NULL) {
 		log_info("commit: %s%s%s%s%s", g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha,
 			 g->commit.author != NULL ? " by " : "", g->commit.author != NULL ? g->commit.author : "",
@@ -81,14 +88,20 @@ finish(struct gate *g, int exit_code)
 {
 	struct error err = ERROR_INIT;
 	char *path = report_path(g->cfg);
+	struct json_object *report;
+	char *report_json;
+	bool written;
 
 	g->finished_wall_ms = wall_ms();
 	log_group_begin("Report");
-	if (report_write(g, exit_code, path, &err) < 0) {
+	report = report_build(g, exit_code);
+	written = report_write(report, path, &err) == 0;
+	if (!written) {
 		log_warn("%s", err.msg);
 		error_clear(&err);
 	}
-	if (outputs_write(g, path, &err) < 0) {
+	report_json = report_compact(report);
+	if (outputs_write(g, written ? path : NULL, report_json, &err) < 0) {
 		log_warn("%s", err.msg);
 		error_clear(&err);
 	}
@@ -96,9 +109,11 @@ finish(struct gate *g, int exit_code)
 		log_warn("%s", err.msg);
 		error_clear(&err);
 	}
-	log_info("report: %s", path);
+	log_info("report: %s", written ? path : "not written");
 	log_group_end();
 	summary_print(g);
+	free(report_json);
+	json_object_put(report);
 	free(path);
 	return exit_code;
 }
@@ -131,14 +146,20 @@ run(const struct config *cfg)
 	int rc;
 
 	gate_init(&g, cfg, http);
-	if (gitmeta_read(&g.commit, &cfg->ctx, &err) < 0) {
-		log_warn("commit metadata: %s", err.msg);
-		error_clear(&err);
-	}
-
 	log_group_begin("Configuration");
 	print_config(&g);
+	/*
+	 * the kubeconfig's credentials are masked as it is read, here: every secret known at start
+	 * is masked before the first line that quotes outside text (the commit, a server's reply)
+	 */
 	rc = rollback_preflight(&g, &err);
+	if (rc != ERR_CONFIG) {
+		struct error gerr = ERROR_INIT;
+		if (gitmeta_read(&g.commit, &cfg->ctx, &gerr) < 0) {
+			log_warn("commit metadata: %s", gerr.msg);
+		}
+		print_commit(&g);
+	}
 	log_group_end();
 	if (rc == ERR_CONFIG) {
 		log_annotate(true, "invalid configuration", "%s", err.msg);
@@ -171,6 +192,13 @@ run(const struct config *cfg)
 		r = check_list_add(&g.checks, "latency", PHASE_METRICS);
 		check_set(r, CHECK_SKIP, NULL, NULL, "not evaluated: '%s' failed first and the rollback started at once",
 			  g.first_failure);
+		for (size_t i = 0; i < cfg->n_metrics; i++) {
+			char *name = xasprintf("metric:%s", cfg->metrics[i].name);
+			r = check_list_add(&g.checks, name, PHASE_METRICS);
+			check_set(r, CHECK_SKIP, NULL, NULL,
+				  "not evaluated: '%s' failed first and the rollback started at once", g.first_failure);
+			free(name);
+		}
 	} else if (!g.cancelled) {
 		log_group_begin("Metrics");
 		rc = metrics_run(&g, &err);
@@ -203,9 +231,16 @@ run(const struct config *cfg)
 	exit_code = gate_result_failed(g.result) ? EXIT_GATE_FAILED : EXIT_PASSED;
 
 	if (!g.cancelled) {
-		log_group_begin("Notifications");
+		/* a passing run with nothing to send prints no empty "Notifications" section */
+		bool group = notify_wanted(&g);
+
+		if (group) {
+			log_group_begin("Notifications");
+		}
 		(void)notify_run(&g, &err);
-		log_group_end();
+		if (group) {
+			log_group_end();
+		}
 	}
 	exit_code = finish(&g, exit_code);
 out:

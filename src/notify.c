@@ -129,6 +129,17 @@ report_slack(struct gate *g)
 	free(payload);
 }
 
+bool
+notify_wanted(const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	bool failed = gate_result_failed(g->result);
+	bool slack = cfg->slack_webhook_url != NULL && cfg->slack_webhook_url[0] != '\0';
+
+	/* what notify_run() does or reports at info level: an issue line, a Slack message */
+	return failed || (slack && cfg->slack_notify == SLACK_NOTIFY_ALWAYS);
+}
+
 int
 notify_run(struct gate *g, struct error *err)
 {

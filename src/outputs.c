@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks/metrics.h"
 #include "config.h"
 #include "gate.h"
+#include "jsonh.h"
 #include "log.h"
 #include "util.h"
 #include "wfcmd.h"
@@ -22,8 +24,20 @@ put(struct buf *out, const char *name, const char *value, const char *delim_seed
 	free(clean);
 }
 
+char *
+outputs_metrics_json(const struct gate *g)
+{
+	struct json_object *obj = metrics_named_json(g);
+	char *text;
+
+	text = xstrdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+	return text;
+}
+
 void
-outputs_render(struct buf *out, const struct gate *g, const char *report, const char *delim_seed)
+outputs_render(struct buf *out, const struct gate *g, const char *report, const char *report_json,
+	       const char *delim_seed)
 {
 	char *failed = gate_failed_checks(g);
 	char num[64];
@@ -33,7 +47,10 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 
 	put(out, "result", gate_result_name(g->result), delim_seed);
 	put(out, "failed-checks", failed, delim_seed);
-	put(out, "report", report, delim_seed);
+	if (report != NULL) {
+		put(out, "report", report, delim_seed);
+	}
+	put(out, "report-json", report_json, delim_seed);
 	num[0] = '\0';
 	if (g->metrics.error_rate_set && isfinite(g->metrics.error_rate)) {
 		(void)snprintf(num, sizeof(num), "%.6g", g->metrics.error_rate);
@@ -44,6 +61,21 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 		(void)snprintf(num, sizeof(num), "%.0f", g->metrics.latency_ms);
 	}
 	put(out, "latency-ms", num, delim_seed);
+	num[0] = '\0';
+	if (g->metrics.baseline_error_rate_set && isfinite(g->metrics.baseline_error_rate)) {
+		(void)snprintf(num, sizeof(num), "%.6g", g->metrics.baseline_error_rate);
+	}
+	put(out, "baseline-error-rate", num, delim_seed);
+	num[0] = '\0';
+	if (g->metrics.baseline_latency_set && isfinite(g->metrics.baseline_latency_ms)) {
+		(void)snprintf(num, sizeof(num), "%.0f", g->metrics.baseline_latency_ms);
+	}
+	put(out, "baseline-latency-ms", num, delim_seed);
+	{
+		char *named = outputs_metrics_json(g);
+		put(out, "metrics", named, delim_seed);
+		free(named);
+	}
 	put(out, "rolled-back", rolled ? "true" : "false", delim_seed);
 	/*
 	 * the revision restored, as `kubectl rollout undo --to-revision` names it: the controller
@@ -70,7 +102,7 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 }
 
 int
-outputs_write(const struct gate *g, const char *report, struct error *err)
+outputs_write(const struct gate *g, const char *report, const char *report_json, struct error *err)
 {
 	const char *path = g->cfg->ctx.output_path;
 	struct buf b = BUF_INIT;
@@ -81,11 +113,11 @@ outputs_write(const struct gate *g, const char *report, struct error *err)
 	if (path == NULL) {
 		char *failed = gate_failed_checks(g);
 		log_info("outputs: result=%s failed-checks=%s report=%s", gate_result_name(g->result), failed,
-			 report);
+			 report != NULL ? report : "(not written)");
 		free(failed);
 		return 0;
 	}
-	outputs_render(&b, g, report, NULL);
+	outputs_render(&b, g, report, report_json, NULL);
 	f = fopen(path, "a");
 	if (f != NULL) {
 		ok = fputs(buf_str(&b), f) >= 0;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "gate.h"
@@ -98,6 +100,19 @@ rollback_json(const struct gate *g)
 	return r;
 }
 
+/* ten significant digits, as the samples: 0.001, not 0.0009999999999999998; NULL for NaN and infinities */
+static struct json_object *
+number_or_null(double v)
+{
+	char num[32];
+
+	if (!isfinite(v)) {
+		return NULL;
+	}
+	(void)snprintf(num, sizeof(num), "%.10g", v);
+	return json_object_new_double_s(v, num);
+}
+
 struct json_object *
 report_build(const struct gate *g, int exit_code)
 {
@@ -108,6 +123,7 @@ report_build(const struct gate *g, int exit_code)
 	struct json_object *run = json_object_new_object();
 	struct json_object *metrics = json_object_new_object();
 	struct json_object *notify = json_object_new_object();
+	struct json_object *warnings = json_object_new_array();
 	char started[40], finished[40];
 	char *run_url = gate_run_url(g);
 	size_t i;
@@ -122,6 +138,7 @@ report_build(const struct gate *g, int exit_code)
 	jsonh_add_bool(root, "dry_run", cfg->dry_run);
 	jsonh_add_string(root, "environment", cfg->environment);
 	jsonh_add_bool(root, "production", cfg->production);
+	add_opt_string(root, "production_reason", cfg->production_reason);
 	jsonh_add_string(root, "url", cfg->url);
 	jsonh_add_string(root, "started_at", started);
 	jsonh_add_string(root, "finished_at", finished);
@@ -173,11 +190,33 @@ report_build(const struct gate *g, int exit_code)
 	} else {
 		jsonh_add(metrics, "prometheus_url", NULL);
 	}
-	jsonh_add_string(metrics, "error_rate_query", cfg->error_rate_query);
-	jsonh_add_string(metrics, "latency_query", cfg->latency_query);
+	/* what was sent, templates expanded; the configured text when nothing was */
+	jsonh_add_string(metrics, "error_rate_query",
+			 g->metrics.error_rate_query != NULL ? g->metrics.error_rate_query : cfg->error_rate_query);
+	jsonh_add_string(metrics, "latency_query",
+			 g->metrics.latency_query != NULL ? g->metrics.latency_query : cfg->latency_query);
+	jsonh_add(metrics, "baseline_error_rate",
+		  g->metrics.baseline_error_rate_set ? number_or_null(g->metrics.baseline_error_rate) : NULL);
+	jsonh_add(metrics, "baseline_latency_ms",
+		  g->metrics.baseline_latency_set ? number_or_null(g->metrics.baseline_latency_ms) : NULL);
+	if (g->metrics.baseline_time_s > 0) {
+		char at[40];
+		time_format_utc(at, sizeof(at), g->metrics.baseline_time_s * 1000);
+		jsonh_add_string(metrics, "baseline_time", at);
+	} else {
+		jsonh_add(metrics, "baseline_time", NULL);
+	}
+	{
+		/* the metrics output's object: every configured metric, measured or not */
+		jsonh_add(metrics, "named", metrics_named_json(g));
+	}
 	jsonh_add(root, "metrics", metrics);
 
 	jsonh_add(root, "rollback", rollback_json(g));
+	for (i = 0; g->warnings != NULL && g->warnings[i] != NULL; i++) {
+		jsonh_append(warnings, json_object_new_string(g->warnings[i]));
+	}
+	jsonh_add(root, "warnings", warnings);
 
 	add_opt_string(notify, "issue_url", g->notify.issue_url);
 	jsonh_add(notify, "issue_number", g->notify.issue_number > 0 ? json_object_new_int64(g->notify.issue_number) : NULL);
@@ -194,37 +233,122 @@ report_path(const struct config *cfg)
 	return xasprintf("%s/atom-safety-report.json", dir);
 }
 
-int
-report_write(const struct gate *g, int exit_code, const char *path, struct error *err)
+/* a new file in dir that cannot be one someone planted (O_EXCL, no link followed); -1 with errno */
+static int
+temp_create(char **path_out, const char *path)
 {
-	struct json_object *root = report_build(g, exit_code);
-	char *text = log_scrub(jsonh_to_string(root, true));
-	char *tmp = xasprintf("%s.tmp", path);
-	FILE *f;
-	bool ok;
-	int rc = 0;
+	const char *slash = strrchr(path, '/');
+	char *tmp = slash != NULL ? xasprintf("%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1)
+				  : xasprintf(".%s.XXXXXX", path);
+	int fd = mkstemp(tmp);
 
-	f = fopen(tmp, "w");
-	if (f == NULL) {
-		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", tmp, strerror(errno));
+	if (fd < 0) {
+		free(tmp);
+		return -1;
+	}
+	/* mkstemp's 0600 would hide the report from the runner's user on the host */
+	(void)fchmod(fd, 0644);
+	*path_out = tmp;
+	return fd;
+}
+
+static int
+write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+report_write(struct json_object *root, const char *path, struct error *err)
+{
+	char *text = log_scrub(jsonh_to_string(root, true));
+	char *tmp = NULL;
+	int fd, rc = 0;
+
+	/*
+	 * a new temporary file beside the report, written, synced and renamed over it: a reader never
+	 * sees half a report, and a link planted at the report's path or a temporary name is replaced
+	 * or refused, never followed (no file the gate did not create is truncated)
+	 */
+	fd = temp_create(&tmp, path);
+	if (fd < 0) {
+		rc = error_set(err, ERR_IO, "cannot write the report in the directory of %s: %s", path, strerror(errno));
 		goto out;
 	}
-	ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-	/* closed whatever happened: a failed write must not leak the stream */
-	ok = fclose(f) == 0 && ok;
-	if (!ok) {
+	if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
 		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", tmp, strerror(errno));
-		(void)remove(tmp);
+		(void)close(fd);
+		(void)unlink(tmp);
 		goto out;
 	}
-	/* atomic: a reader never sees half a report */
+	if (close(fd) < 0) {
+		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", tmp, strerror(errno));
+		(void)unlink(tmp);
+		goto out;
+	}
 	if (rename(tmp, path) != 0) {
 		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", path, strerror(errno));
-		(void)remove(tmp);
+		(void)unlink(tmp);
 	}
 out:
 	free(tmp);
 	free(text);
-	json_object_put(root);
 	return rc;
+}
+
+/* drops checks[].<key> everywhere; true when one was there */
+static bool
+drop_check_member(struct json_object *root, const char *key)
+{
+	struct json_object *checks = jsonh_member(root, "checks");
+	bool dropped = false;
+	size_t i, n;
+
+	if (checks == NULL || !json_object_is_type(checks, json_type_array)) {
+		return false;
+	}
+	n = json_object_array_length(checks);
+	for (i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(checks, i);
+		if (jsonh_member(c, key) != NULL) {
+			json_object_object_del(c, key);
+			dropped = true;
+		}
+	}
+	return dropped;
+}
+
+char *
+report_compact(struct json_object *root)
+{
+	char *text = log_scrub(jsonh_to_string(root, false));
+
+	if (strlen(text) <= REPORT_JSON_MAX) {
+		return text;
+	}
+	free(text);
+	/* the same document without the per-sample detail, saying so */
+	(void)drop_check_member(root, "data");
+	jsonh_add_bool(root, "samples_omitted", true);
+	text = log_scrub(jsonh_to_string(root, false));
+	if (strlen(text) <= REPORT_JSON_MAX) {
+		return text;
+	}
+	/* still too big (thousands of endpoints): the one-line details go too */
+	free(text);
+	(void)drop_check_member(root, "detail");
+	jsonh_add_bool(root, "details_omitted", true);
+	text = log_scrub(jsonh_to_string(root, false));
+	return text;
 }

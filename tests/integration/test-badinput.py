@@ -27,16 +27,16 @@ t = TAP()
 gh = Server(os.path.join(SERVERS, "github.py"), "--prefix", "/api/v3", "--config", json.dumps({"token": GH_TOKEN}))
 slack = Server(os.path.join(SERVERS, "slack.py"))
 HOOK = slack.url + "/services/T0BAD/B0BAD/hookBadInput9Qe2"
-SECRETS = [PASSWORD, TOKEN, PROM_TOKEN, GH_TOKEN, KTOKEN, URL_PASSWORD, HOOK, "SECRET-HOOK"]
+SECRETS = [PASSWORD, TOKEN, PROM_TOKEN, GH_TOKEN, KTOKEN, URL_PASSWORD, HOOK, "SECRET-HOOK", "pw-Bx7-basic-secret"]
 PROM_OK = {"status": "success", "data": {"resultType": "vector",
                                          "result": [{"metric": {}, "value": [1700000000, "0.0005"]}]}}
 
 
-def kubeconfig(url, context="ci", server=None):
+def kubeconfig(url, context="ci", server=None, token=KTOKEN):
     return json.dumps({
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": "test", "cluster": {"server": server or url}}],
-        "users": [{"name": "deployer", "user": {"token": KTOKEN}}],
+        "users": [{"name": "deployer", "user": {"token": token}}],
         "contexts": [{"name": context, "context": {"cluster": "test", "user": "deployer", "namespace": "default"}}],
         "current-context": context})
 
@@ -104,6 +104,37 @@ CASES = [
     ("on-no-data", "ignore", "pass, warn or fail", {}),
     ("on-no-data", "WARN", "pass, warn or fail", {}),
     ("on-query-error", "pass", "warn or fail", {}),
+    ("production", "yes", "auto, true or false", {}),
+    ("production", "TRUE", "auto, true or false", {}),
+    ("prometheus-username", "gate-reader", "give both or neither", {"prometheus-token": ""}),
+    ("prometheus-password", "pw-Bx7-basic-secret", "not both", {"prometheus-username": "gate-reader"}),
+    ("prometheus-headers", "X-Scope-OrgID team-a", "'Name: value'", {}),
+    ("prometheus-headers", "X-Scope-OrgID: team-a\rX-Evil: 1", "control character", {}),
+    ("prometheus-headers", "X-Scope-OrgID: te\x01am", "control character", {}),
+    ("prometheus-headers", "Authorization: Basic eHh4", "set by the action itself", {}),
+    ("max-error-rate-increase", "0.5%", "percentage points", {}),
+    ("max-error-rate-increase", "+0.5", "percentage points", {}),
+    ("max-error-rate-increase", "-2x", "ratio", {}),
+    ("max-latency-increase", "+20", "+100ms", {}),
+    ("max-latency-increase", "20%", "+100ms", {}),
+    ("baseline-time", "yesterday", "RFC 3339", {}),
+    ("baseline-time", "2026-13-01T00:00:00Z", "RFC 3339", {}),
+    ("metrics", "- name: [", "invalid YAML", {}),
+    ("metrics", "name: a", "YAML list", {}),
+    ("metrics", "- name: a\n  query: up\n", "at least one of max", {}),
+    ("metrics", "- query: up\n  max: 1\n", "item 1: key 'name': required", {}),
+    ("metrics", "- name: Bad\n  query: up\n  max: 1\n", "lower-case", {}),
+    ("metrics", "- name: latency\n  query: up\n  max: 1\n", "built-in", {}),
+    ("metrics", "- name: a\n  query: up\n  max: 1\n- name: a\n  query: up\n  max: 2\n", "item 2: key 'name': the name is already used by item 1", {}),
+    ("metrics", "- name: a\n  query: up\n  max: lots\n", "item 1 (a): key 'max': expected a number", {}),
+    ("metrics", "- name: a\n  query: up\n  max: 1\n  maximum: 2\n", "key 'maximum': unknown key", {}),
+    ("metrics", "- name: a\n  query: up\n  max-increase: 150%\n", "key 'max-increase'", {}),
+    ("metrics", "- name: a\n  query: up\n  max: 1\n  on-no-data: ignore\n", "key 'on-no-data'", {}),
+    ("metrics", "- name: a\n  query: 'up{x=\"{{pods}}\"}'\n  max: 1\n", "unknown placeholder {{pods}}", {}),
+    ("error-rate-query", 'sum(rate(x{ns="{{nope}}"}[5m]))', "unknown placeholder {{nope}}", {}),
+    ("error-rate-query", 'sum(rate(x{ns=`{{namespace}}`}[5m]))', "raw string", {}),
+    ("latency-query", 'max(x) by ({{namespace}})', "inside a quoted label value", {}),
+    ("latency-query", 'max(x{a="{{namespace}"})', "does not start a placeholder", {}),
     ("rollback", "maybe", "true or false", {}),
     ("kubeconfig", "not: [valid", "invalid YAML", {}),
     ("kubeconfig", "apiVersion: v1\nkind: Config\n", "context", {}),
@@ -135,12 +166,35 @@ CASES = [
     ("slack-webhook-url", "hooks.slack.com/services/SECRET-HOOK", "http:// or https://", {}),
     ("slack-notify", "sometimes", "failure or always", {}),
     ("slack-notify", "never", "failure or always", {}),
+    # issue 11 item 7: an explicit '' where empty has no meaning is refused, never a silent default
+    ("health-path", "", "set to an empty value", {}),
+    ("login-path", "", "empty while 'username' is set", {}),
+    ("token-path", "", "empty while 'username' is set", {}),
+    ("request-timeout", "", "set to an empty value", {}),
+    ("retries", "", "set to an empty value", {}),
+    ("wait-timeout", "", "set to an empty value", {}),
+    ("dry-run", "", "set to an empty value", {}),
+    ("error-rate-query", "", "set to an empty value", {}),
+    ("latency-query", "", "set to an empty value", {}),
+    ("monitor-duration", "", "set to an empty value", {}),
+    ("monitor-interval", "", "set to an empty value", {}),
+    ("on-no-data", "", "set to an empty value", {}),
+    ("rollback", "", "set to an empty value", {}),
+    ("deployment", "", "at least one Deployment", {}),
+    ("rollback-timeout", "", "set to an empty value", {}),
+    ("create-issue", "", "set to an empty value", {}),
+    ("slack-notify", "", "set to an empty value", {}),
+    # issue 11 item 5: a token with a line break would add headers of its own to every request
+    ("prometheus-token", PROM_TOKEN + "\r\nX-Injected: yes", "control characters", {}),
+    ("github-token", GH_TOKEN + "\nX-Injected: yes", "control characters", {}),
+    ("kubeconfig", "TOKEN-CRLF", "control characters", {}),
+    # issue 11 item 3: a query value is a credential, masked before the error quotes the URL
+    ("url", "http://x.example/?token=" + URL_PASSWORD, "without a ?query",
+     {"prometheus-url": "https://prom.example/?api_key=" + URL_PASSWORD}),
 ]
 
 # inputs without an invalid value of their own, and why
 FREE_TEXT = {
-    "prometheus-token": "any text is a token (masked); a wrong one is the server's 401, at run time",
-    "github-token": "any text is a token (masked); a wrong one is GitHub's 401, reported as a warning",
     "issue-labels": "any comma-separated text; GitHub decides which labels it accepts",
     "kube-token": "any text is a token (masked); a wrong one is the API server's 401, at run time",
 }
@@ -180,6 +234,8 @@ with service("healthy", {"users": {USER: PASSWORD}, "token": TOKEN}) as svc, \
         seen.add(name)
         if name == "kubeconfig" and value.startswith("SERVER:"):
             value = kubeconfig(k.url, server=value[len("SERVER:"):])
+        if name == "kubeconfig" and value == "TOKEN-CRLF":
+            value = kubeconfig(k.url, token=KTOKEN + "\r\nX-Injected: yes")
         inputs = valid(**extra)
         inputs[name] = value
         r = run_gate(inputs, env=ENV, timeout=60)
@@ -198,6 +254,28 @@ with service("healthy", {"users": {USER: PASSWORD}, "token": TOKEN}) as svc, \
         t.eq(received(), {}, "%s=%s: every stand-in received nothing" % (name, shown))
         t.ok(not os.path.exists(os.path.join(r.tmp, "atom-safety-report.json")) or r.report is not None,
              "%s: no half-written report" % name)
+
+    # an explicit '' that means something: what the README says, nothing refused
+    svc.reset()
+    r = run_gate(valid(**{"db-health-path": "", "issue-labels": "", "slack-notify": "failure"}), env=ENV, timeout=60)
+    t.eq(r.rc, 0, "db-health-path '': exit 0 (a service without the endpoint is not rolled back)") or \
+        t.diag(r.dump()[-1500:])
+    db = [c for c in (r.report or {}).get("checks", []) if c.get("name") == "database"]
+    t.ok(len(db) == 1 and db[0].get("status") == "skip" and "db-health-path" in (db[0].get("detail") or ""),
+         "db-health-path '': the database check is reported as skipped, saying why", repr(db))
+    t.eq([q for q in svc.requests() if q["path"].startswith("/health/db")], [],
+         "db-health-path '': /health/db is never requested")
+    t.ok("database" in r.summary and "skip" in r.summary.lower(), "db-health-path '': the summary shows it skipped")
+    svc.reset()
+    r = run_gate(valid(**{"db-health-path": None, "slack-notify": "failure"}), env=ENV, timeout=60)
+    t.ok(r.rc == 0 and len([q for q in svc.requests() if q["path"] == "/health/db"]) >= 1,
+         "db-health-path absent (a local run): the default /health/db is checked")
+    r = run_gate(valid(**{"username": "", "password": "", "login-path": "", "token-path": "", "endpoints": "",
+                          "slack-notify": "failure"}), env=ENV, timeout=60)
+    t.eq(r.rc, 0, "login-path and token-path '' without a username: accepted")
+    r = run_gate(valid(**{"deployment": "", "rollback": "false", "slack-notify": "failure"}), env=ENV, timeout=60)
+    t.eq(r.rc, 0, "deployment '' with rollback false: accepted")
+    svc.reset()
 
     # the controls: the same configuration, valid, reaches every stand-in
     r = run_gate(valid(), env=ENV, timeout=60)
