@@ -9,6 +9,7 @@
 #     schemastore 0.2.2); a needed permission is never dropped to please a tool.
 #     Its package.json asks for Node >= 20; it runs as used here under Debian 12's Node 18.20 too
 #     (checked in a bookworm container: same verdicts), npm only warns about the engine.
+# fuzz.yml: contents: read only, actions pinned like release.yml's.
 # Deliberately broken copies must be rejected, so the step cannot pass by validating nothing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -54,13 +55,22 @@ if [ "$perms" != "attestations:write contents:write id-token:write packages:writ
 	echo "release.yml: top-level permissions are '$perms', expected contents, packages, id-token, attestations: write"
 	status=1
 fi
-# every third-party action is pinned by a full commit SHA with the release in a comment
-unpinned=$(grep -nE '^\s*(-\s+)?uses:' .github/workflows/release.yml | grep -vE 'uses: [^@ ]+@[0-9a-f]{40} # v[0-9]+\.[0-9]+\.[0-9]+$' || true)
-if [ -n "$unpinned" ]; then
-	echo "release.yml: actions not pinned by full SHA with '# vX.Y.Z':"
-	echo "$unpinned"
+# fuzz.yml only reads the repository (its corpus goes to the Actions cache, findings to artifacts)
+perms=$(sed -n '/^permissions:/,/^[^ ]/{/^  [a-z-]*:/p}' .github/workflows/fuzz.yml | tr -d ' ' | tr '\n' ' ')
+if [ "$perms" != "contents:read " ]; then
+	echo "fuzz.yml: top-level permissions are '$perms', expected contents: read only"
 	status=1
 fi
+# every third-party action is pinned by a full commit SHA with the release in a comment
+for wf in release.yml fuzz.yml; do
+	unpinned=$(grep -nE '^\s*(-\s+)?uses:' ".github/workflows/$wf" |
+		grep -vE 'uses: [^@ ]+@[0-9a-f]{40} # v[0-9]+\.[0-9]+\.[0-9]+$' || true)
+	if [ -n "$unpinned" ]; then
+		echo "$wf: actions not pinned by full SHA with '# vX.Y.Z':"
+		echo "$unpinned"
+		status=1
+	fi
+done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
