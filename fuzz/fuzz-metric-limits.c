@@ -66,7 +66,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				for (c = h[i]; *c != '\0'; c++) {
 					FUZZ_ASSERT((unsigned char)*c >= 0x20 && *c != 0x7f);
 				}
-				FUZZ_ASSERT(strstr(h[i], ": ") != NULL && h[i][0] != ':');
+				/*
+				 * the first ':' ends a non-empty name and is followed by one space
+				 * and a value: strstr(h[i], ": ") would also hold for a line whose
+				 * name runs on past a ':' ("a:b: c") by the value's own ": "
+				 */
+				c = strchr(h[i], ':');
+				FUZZ_ASSERT(c != NULL && c > h[i] && c[1] == ' ' && c[2] != '\0' &&
+					    strcspn(h[i], " \t") > (size_t)(c - h[i]));
 			}
 			strv_free(h);
 		} else {

@@ -45,11 +45,16 @@ per=${ATOM_FUZZ_PER_TARGET:-$((TOTAL / n))}
 [ "$per" -ge 3 ] || per=3
 echo "fuzz: ${n} targets, ${per}s each after replaying the seed corpus"
 
-# the dictionaries named for a target in fuzz/dictionaries, as one file; a name without its file
-# fails the step (a typo would otherwise fuzz without a dictionary and nobody would notice)
+# the dictionaries named for a target in fuzz/dictionaries, as one file; a target without a line
+# there (a new one: say which formats it reads, or none) or a name without its file fails the step
+# (a typo would otherwise fuzz without a dictionary and nobody would notice)
 dictionary() {
 	local t=$1 out=$2 d
 	: >"$out"
+	if ! awk -v t="$t" '$1 == t { found = 1 } END { exit !found }' fuzz/dictionaries; then
+		echo "fuzz-$t: no line in fuzz/dictionaries (the target's name, then its dictionaries, if any)"
+		return 1
+	fi
 	for d in $(awk -v t="$t" '$1 == t { $1 = ""; print }' fuzz/dictionaries); do
 		if [ ! -f "fuzz/dict/$d.dict" ]; then
 			echo "fuzz-$t: fuzz/dictionaries names fuzz/dict/$d.dict, which does not exist"
