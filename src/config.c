@@ -34,7 +34,7 @@ static input_parse_fn parse_string, parse_url, parse_url_opt, parse_path, parse_
 	parse_environment, parse_duration_req, parse_duration_opt, parse_duration_any, parse_bool_field,
 	parse_retries, parse_token_path_field, parse_endpoints_field, parse_fraction_field,
 	parse_policy3, parse_policy2, parse_list_field, parse_revision, parse_slack_notify,
-	parse_promql, parse_kubeconfig;
+	parse_promql, parse_kubeconfig, parse_webhook_on, parse_managed_rollback;
 
 #define F(x) offsetof(struct config, x)
 
@@ -77,6 +77,13 @@ static const struct input_spec inputs[] = {
 	{ "issue-labels",       "deployment-failure,rollback", parse_list_field,    F(issue_labels),           0 },
 	{ "slack-webhook-url",  "",                         parse_url_opt,          F(slack_webhook_url),      INPUT_SECRET },
 	{ "slack-notify",       "failure",                  parse_slack_notify,     F(slack_notify),           0 },
+	{ "close-on-recovery",  "true",                     parse_bool_field,       F(close_on_recovery),      0 },
+	{ "pagerduty-routing-key", "",                      parse_string,           F(pagerduty_routing_key),  INPUT_SECRET },
+	{ "pagerduty-events-url", "https://events.pagerduty.com/v2/enqueue", parse_url_opt, F(pagerduty_events_url), 0 },
+	{ "webhook-url",        "",                         parse_url_opt,          F(webhook_url),            INPUT_SECRET },
+	{ "webhook-secret",     "",                         parse_string,           F(webhook_secret),         INPUT_SECRET },
+	{ "webhook-on",         "failure",                  parse_webhook_on,       F(webhook_on),             0 },
+	{ "managed-rollback",   "warn",                     parse_managed_rollback, F(managed_rollback),       0 },
 };
 
 #undef F
@@ -759,6 +766,34 @@ parse_slack_notify(struct config *cfg, void *field, const char *value, struct er
 }
 
 static int
+parse_webhook_on(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	if (strcmp(value, "failure") == 0) {
+		*(enum webhook_on *)field = WEBHOOK_ON_FAILURE;
+	} else if (strcmp(value, "always") == 0) {
+		*(enum webhook_on *)field = WEBHOOK_ON_ALWAYS;
+	} else {
+		return error_set(err, ERR_CONFIG, "expected failure or always");
+	}
+	return 0;
+}
+
+static int
+parse_managed_rollback(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	if (strcmp(value, "warn") == 0) {
+		*(enum managed_rollback *)field = MANAGED_ROLLBACK_WARN;
+	} else if (strcmp(value, "skip") == 0) {
+		*(enum managed_rollback *)field = MANAGED_ROLLBACK_SKIP;
+	} else {
+		return error_set(err, ERR_CONFIG, "expected warn or skip");
+	}
+	return 0;
+}
+
+static int
 parse_list_field(struct config *cfg, void *field, const char *value, struct error *err)
 {
 	(void)cfg;
@@ -943,6 +978,9 @@ config_load(struct config *cfg, struct error *err)
 		return error_set(err, ERR_CONFIG,
 				 "invalid input 'monitor-interval': longer than 'monitor-duration' (nothing would be sampled)");
 	}
+	if (cfg->webhook_secret != NULL && cfg->webhook_url == NULL) {
+		return error_set(err, ERR_CONFIG, "invalid input 'webhook-secret': set while 'webhook-url' is empty (nothing would be signed)");
+	}
 	if (cfg->rollback && cfg->deployments == NULL) {
 		return error_set(err, ERR_CONFIG, "invalid input 'deployment': expected at least one Deployment name when 'rollback' is true");
 	}
@@ -1032,6 +1070,10 @@ config_dispose(struct config *cfg)
 	secret_free(cfg->github_token);
 	strv_free(cfg->issue_labels);
 	secret_free(cfg->slack_webhook_url);
+	secret_free(cfg->pagerduty_routing_key);
+	free(cfg->pagerduty_events_url);
+	secret_free(cfg->webhook_url);
+	secret_free(cfg->webhook_secret);
 	context_dispose(&cfg->ctx);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -26,6 +26,16 @@ enum slack_notify {
 	SLACK_NOTIFY_ALWAYS,
 };
 
+enum webhook_on {
+	WEBHOOK_ON_FAILURE,   /* every result but passed, and recovered */
+	WEBHOOK_ON_ALWAYS,
+};
+
+enum managed_rollback {
+	MANAGED_ROLLBACK_WARN, /* roll back and say the controller may revert it */
+	MANAGED_ROLLBACK_SKIP, /* leave a managed workload alone: the result is failed */
+};
+
 /* expected statuses: a code (200) or a class (2 for "2xx"); none means any 2xx */
 struct status_set {
 	int codes[16];
@@ -110,6 +120,13 @@ struct config {
 	char **issue_labels;
 	char *slack_webhook_url;
 	enum slack_notify slack_notify;
+	bool close_on_recovery;
+	char *pagerduty_routing_key;
+	char *pagerduty_events_url;
+	char *webhook_url;
+	char *webhook_secret;
+	enum webhook_on webhook_on;
+	enum managed_rollback managed_rollback;
 
 	struct run_context ctx;
 };

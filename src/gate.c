@@ -50,12 +50,17 @@ gate_dispose(struct gate *g)
 		free(e->images_before);
 		free(e->images_after);
 		free(e->detail);
+		manager_info_dispose(&e->manager);
 	}
 	free(g->rollback.items);
 	free(g->rollback.detail);
 	free(g->notify.issue_url);
 	free(g->notify.issue_action);
 	free(g->notify.slack_status);
+	free(g->notify.closed_issues);
+	free(g->notify.close_status);
+	free(g->notify.pagerduty_status);
+	free(g->notify.webhook_status);
 	memset(g, 0, sizeof(*g));
 }
 

@@ -8,6 +8,7 @@
 #include "checks/check.h"
 #include "config.h"
 #include "http.h"
+#include "manager.h"
 #include "retry.h"
 
 /* the commit under test: from the repository (libgit2) or, failing that, the run context */
@@ -49,6 +50,8 @@ struct rollback_entry {
 	char *detail;
 	int64_t failure_to_patch_ms; /* from the first failed check to the PATCH leaving; -1 */
 	int64_t rollout_ms;          /* from the PATCH to a complete rollout; -1 */
+	struct manager_info manager; /* who else manages it (Argo CD, Flux, Helm), read at preflight */
+	bool managed_skipped;        /* not patched: managed, and managed-rollback is skip */
 };
 
 struct rollback_facts {
@@ -65,6 +68,12 @@ struct notify_facts {
 	long issue_number;
 	char *issue_action; /* "created", "commented", "failed: …" */
 	char *slack_status; /* "sent", "failed: …", NULL when not attempted */
+	bool recovered;          /* a pass found open incident issues of this scope */
+	long *closed_issues;     /* issues closed because the release recovered */
+	size_t n_closed;
+	char *close_status;      /* "closed #12, #14", "no open incident", "failed: …", NULL */
+	char *pagerduty_status;  /* "triggered", "resolved", "failed: …", NULL */
+	char *webhook_status;    /* "sent (event failed)", "failed: …", NULL */
 };
 
 struct gate {

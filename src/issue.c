@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
+#include "incident.h"
 #include "log.h"
 #include "markdown.h"
 #include "util.h"
@@ -20,130 +22,30 @@
 #define MAX_LISTED_DEPLOYMENTS 20
 #define SLACK_MAX_SUBJECT 300
 
-/* --- SHA-256 (FIPS 180-4), for the fingerprint only --------------------------------------- */
-
-struct sha256 {
-	uint32_t h[8];
-	uint64_t len;
-	unsigned char block[64];
-	size_t used;
-};
-
-static const uint32_t sha256_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void
-sha256_block(struct sha256 *s, const unsigned char *p)
-{
-	/* zeroed only for -fanalyzer, which cannot follow the message schedule */
-	uint32_t w[64] = { 0 }, a, b, c, d, e, f, g, h;
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-		       (uint32_t)p[4 * i + 3];
-	}
-	for (i = 16; i < 64; i++) {
-		uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-	}
-	a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
-	e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
-	for (i = 0; i < 64; i++) {
-		uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
-		uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-		h = g, g = f, f = e, e = d + t1;
-		d = c, c = b, b = a, a = t1 + t2;
-	}
-	s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d;
-	s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
-}
-
-static void
-sha256_init(struct sha256 *s)
-{
-	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-	memset(s, 0, sizeof(*s));
-	memcpy(s->h, iv, sizeof(iv));
-}
-
-static void
-sha256_update(struct sha256 *s, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	s->len += n;
-	while (n > 0) {
-		size_t take = 64 - s->used < n ? 64 - s->used : n;
-		memcpy(s->block + s->used, p, take);
-		s->used += take;
-		p += take;
-		n -= take;
-		if (s->used == 64) {
-			sha256_block(s, s->block);
-			s->used = 0;
-		}
-	}
-}
-
-static void
-sha256_final(struct sha256 *s, unsigned char out[32])
-{
-	uint64_t bits = s->len * 8;
-	unsigned char pad = 0x80, zero = 0, len_be[8];
-	int i;
-
-	sha256_update(s, &pad, 1);
-	while (s->used != 56) {
-		sha256_update(s, &zero, 1);
-	}
-	for (i = 0; i < 8; i++) {
-		len_be[i] = (unsigned char)(bits >> (56 - 8 * i));
-	}
-	sha256_update(s, len_be, 8);
-	for (i = 0; i < 32; i++) {
-		out[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
-	}
-}
-
 void
 issue_fingerprint(char out[ISSUE_FINGERPRINT_HEX + 1], const char *environment, const char *deployment,
 		  const char *sha)
 {
-	static const char hex[] = "0123456789abcdef";
-	const char *parts[3];
-	unsigned char digest[32];
-	struct sha256 s;
-	size_t i;
+	static const char tag[] = "atom-safety/1";
+	const void *parts[7];
+	size_t lens[7], i, n = 0;
+	const char *fields[3];
+	unsigned char digest[DIGEST_SHA256_LEN];
 
-	parts[0] = environment != NULL ? environment : "";
-	parts[1] = deployment != NULL ? deployment : "";
-	parts[2] = sha != NULL ? sha : "";
-	sha256_init(&s);
-	sha256_update(&s, "atom-safety/1", 13);
-	/* NUL-separated: ("ab", "c") and ("a", "bc") must not collide */
+	fields[0] = environment != NULL ? environment : "";
+	fields[1] = deployment != NULL ? deployment : "";
+	fields[2] = sha != NULL ? sha : "";
+	parts[n] = tag;
+	lens[n++] = sizeof(tag) - 1;
+	/* NUL-separated: ("ab", "c") and ("a", "bc") must not collide; the same bytes as version 1 */
 	for (i = 0; i < 3; i++) {
-		sha256_update(&s, "", 1);
-		sha256_update(&s, parts[i], strlen(parts[i]));
+		parts[n] = "";
+		lens[n++] = 1;
+		parts[n] = fields[i];
+		lens[n++] = strlen(fields[i]);
 	}
-	sha256_final(&s, digest);
-	for (i = 0; i < ISSUE_FINGERPRINT_HEX / 2; i++) {
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 15];
-	}
-	out[ISSUE_FINGERPRINT_HEX] = '\0';
+	digest_sha256_parts(digest, parts, lens, n);
+	digest_hex(out, digest, ISSUE_FINGERPRINT_HEX / 2);
 }
 
 /* --- small helpers ------------------------------------------------------------------------ */
@@ -468,6 +370,41 @@ render_metrics(struct buf *b, const struct gate *g)
 	buf_puts(b, "\n");
 }
 
+/* workloads a GitOps controller or Helm manages: our undo may be reverted, or was not sent */
+static void
+render_managers(struct buf *b, const struct gate *g)
+{
+	struct buf cmds = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < g->rollback.n && i < MAX_LISTED_DEPLOYMENTS; i++) {
+		const struct rollback_entry *e = &g->rollback.items[i];
+		char *who, *cmd;
+		if (e->manager.kind == MANAGER_NONE) {
+			continue;
+		}
+		who = manager_describe(&e->manager);
+		buf_puts(b, "- ");
+		md_code(b, e->deployment != NULL ? e->deployment : "?");
+		buf_puts(b, " is managed by ");
+		md_escape(b, who);
+		buf_puts(b, " (");
+		md_escape(b, e->manager.via);
+		buf_puts(b, e->managed_skipped ? "): **not rolled back** (managed-rollback: skip).\n"
+					       : "): the controller may revert the rollback; roll back at the source.\n");
+		cmd = manager_command(&e->manager, g->commit.sha);
+		buf_printf(&cmds, "%s\n", cmd);
+		free(cmd);
+		free(who);
+	}
+	if (cmds.len > 0) {
+		buf_puts(b, "\nWhat to run instead, at the source of truth:\n\n");
+		fence(b, "sh", buf_str(&cmds));
+		buf_puts(b, "\n");
+	}
+	buf_dispose(&cmds);
+}
+
 static void
 render_rollback(struct buf *b, const struct gate *g)
 {
@@ -516,6 +453,7 @@ render_rollback(struct buf *b, const struct gate *g)
 		}
 		buf_puts(b, "\n");
 	}
+	render_managers(b, g);
 	for (i = 0; i < g->checks.n; i++) {
 		const struct check_result *r = g->checks.items[i];
 		if (r->phase != PHASE_RECOVERY) {
@@ -571,7 +509,7 @@ render_investigate(struct buf *b, const struct gate *g)
 }
 
 static void
-render_body(struct buf *b, const struct gate *g, const char *marker, bool comment)
+render_body(struct buf *b, const struct gate *g, const char *marker, const char *scope_marker, bool comment)
 {
 	const struct config *cfg = g->cfg;
 	char *commit_url = gate_commit_url(g);
@@ -579,7 +517,7 @@ render_body(struct buf *b, const struct gate *g, const char *marker, bool commen
 
 	if (!comment) {
 		/* first, so that no cut can lose it */
-		buf_printf(b, "%s\n", marker);
+		buf_printf(b, "%s\n%s\n", marker, scope_marker);
 		buf_printf(b, "## Deployment %s: ", verdict_words(g));
 	} else {
 		buf_puts(b, "## Failed again: ");
@@ -742,11 +680,12 @@ issue_draft_build(struct issue_draft *out, const struct gate *g)
 	memset(out, 0, sizeof(*out));
 	issue_fingerprint(out->fingerprint, g->cfg->environment, first_deployment(g->cfg), g->commit.sha);
 	out->marker = xasprintf("%s%s -->", ISSUE_MARKER_PREFIX, out->fingerprint);
+	out->scope_marker = incident_marker(g);
 	out->title = issue_title(g);
-	render_body(&b, g, out->marker, false);
+	render_body(&b, g, out->marker, out->scope_marker, false);
 	out->body = finish_body(&b);
 	buf_reset(&b);
-	render_body(&b, g, out->marker, true);
+	render_body(&b, g, out->marker, out->scope_marker, true);
 	out->comment = finish_body(&b);
 	buf_dispose(&b);
 }
@@ -758,6 +697,7 @@ issue_draft_dispose(struct issue_draft *d)
 	free(d->body);
 	free(d->comment);
 	free(d->marker);
+	free(d->scope_marker);
 	memset(d, 0, sizeof(*d));
 }
 

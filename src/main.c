@@ -191,6 +191,7 @@ run(const struct config *cfg)
 	if (!g.cancelled) {
 		log_group_begin("Notifications");
 		(void)notify_run(&g, &err);
+		(void)notify_webhook(&g, exit_code, &err);
 		log_group_end();
 	}
 	exit_code = finish(&g, exit_code);

@@ -26,5 +26,10 @@ void rollback_dispose(struct gate *g);
 
 /* notify.c: GitHub issue and Slack message; failures are warnings, never fatal */
 int notify_run(struct gate *g, struct error *err);
+/*
+ * notify.c: POSTs the JSON report (as report_render() makes it now) to webhook-url when webhook-on
+ * says so; its outcome goes to g->notify.webhook_status, never an error
+ */
+int notify_webhook(struct gate *g, int exit_code, struct error *err);
 
 #endif

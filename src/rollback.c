@@ -127,6 +127,36 @@ warn_item(struct cluster_item *it, struct rollback_entry *e, bool quiet, char *p
 	set_str(&it->problem, problem);
 }
 
+/* Argo CD, Flux or Helm: said at preflight, because the rollback either gets reverted or is skipped */
+static void
+note_manager(struct gate *g, struct rollback_entry *e, struct json_object *dep, bool quiet)
+{
+	char *who, *cmd;
+
+	manager_info_dispose(&e->manager);
+	manager_detect(&e->manager, jsonh_member(dep, "metadata"));
+	if (e->manager.kind == MANAGER_NONE || quiet) {
+		return;
+	}
+	who = manager_describe(&e->manager);
+	cmd = manager_command(&e->manager, g->commit.sha);
+	if (g->cfg->managed_rollback == MANAGED_ROLLBACK_SKIP) {
+		log_warn("rollback: deployment '%s' is managed by %s (%s): it will not be rolled back "
+			 "(managed-rollback: skip); roll back at the source: %s", e->deployment, who, e->manager.via, cmd);
+	} else {
+		log_warn("rollback: deployment '%s' is managed by %s (%s): the controller may revert a rollback; "
+			 "roll back at the source too: %s", e->deployment, who, e->manager.via, cmd);
+	}
+	free(cmd);
+	free(who);
+}
+
+static bool
+skip_managed(const struct gate *g, const struct rollback_entry *e)
+{
+	return e->manager.kind != MANAGER_NONE && g->cfg->managed_rollback == MANAGED_ROLLBACK_SKIP;
+}
+
 /* reads, plans and validates one Deployment; warnings are recorded, only cancellation is returned */
 static int
 preflight_item(struct gate *g, struct cluster *cl, size_t i, bool quiet, struct error *err)
@@ -141,6 +171,7 @@ preflight_item(struct gate *g, struct cluster *cl, size_t i, bool quiet, struct 
 	memset(&p, 0, sizeof(p));
 	rc = k8s_deployment_get(&dep, cl->client, cl->target.namespace, it->name, err);
 	if (rc == 0) {
+		note_manager(g, e, dep, quiet);
 		rc = wait_observed(&dep, cl, g, it->name, err);
 	}
 	if (rc == 0) {
@@ -216,7 +247,7 @@ rollback_preflight(struct gate *g, struct error *err)
 {
 	const struct config *cfg = g->cfg;
 	struct cluster *cl;
-	size_t i, n, ready = 0;
+	size_t i, n, ready = 0, managed = 0;
 	int rc;
 
 	g->rollback.enabled = false;
@@ -264,9 +295,12 @@ rollback_preflight(struct gate *g, struct error *err)
 		if (cl->items[i].validated) {
 			ready++;
 		}
+		if (skip_managed(g, &g->rollback.items[i])) {
+			managed++;
+		}
 	}
 	/* armed: a failure stops the checks at once, so the rollback starts within milliseconds */
-	g->rollback.armed = ready == n && n > 0 && !cfg->dry_run;
+	g->rollback.armed = ready == n && n > managed && !cfg->dry_run;
 	if (ready == n) {
 		g->rollback.detail = xasprintf("ready: %zu deployment%s can be rolled back%s", n, n == 1 ? "" : "s",
 					       cfg->dry_run ? " (dry run: validated only)" : "");
@@ -370,6 +404,16 @@ send_patches(struct gate *g, struct cluster *cl, bool final, size_t *n_sent, str
 			continue;
 		}
 		it->handled = true;
+		if (skip_managed(g, e)) {
+			char *who = manager_describe(&e->manager), *cmd = manager_command(&e->manager, g->commit.sha);
+			e->outcome = ROLLBACK_SKIPPED;
+			e->managed_skipped = true;
+			set_str(&e->detail, xasprintf("not rolled back: managed by %s (managed-rollback: skip); run: %s", who, cmd));
+			log_error("rollback: deployment '%s': %s", it->name, e->detail);
+			free(who);
+			free(cmd);
+			continue;
+		}
 		if (!it->planned) {
 			e->outcome = ROLLBACK_FAILED;
 			set_str(&e->detail, xasprintf("rollback impossible: %s", it->problem != NULL ? it->problem : "unknown"));
@@ -510,9 +554,12 @@ static void
 finish_result(struct gate *g, bool verified, const char *verify_detail)
 {
 	const struct config *cfg = g->cfg;
-	size_t i, done = 0, dry = 0, failed = 0, skipped = 0, n = g->rollback.n;
+	size_t i, done = 0, dry = 0, failed = 0, skipped = 0, managed = 0, n = g->rollback.n;
 
 	for (i = 0; i < n; i++) {
+		if (g->rollback.items[i].managed_skipped) {
+			managed++;
+		}
 		switch (g->rollback.items[i].outcome) {
 		case ROLLBACK_DONE:
 			done++;
@@ -537,6 +584,16 @@ finish_result(struct gate *g, bool verified, const char *verify_detail)
 		g->rollback.detail = dry == n ? xasprintf("dry run: the API accepted the rollback of %zu deployment%s; nothing "
 							 "was changed", n, n == 1 ? "" : "s")
 					      : xasprintf("dry run: %zu of %zu deployments could be rolled back", dry, n);
+		return;
+	}
+	if (managed > 0 && failed == 0 && done + managed == n && (done == 0 || verified)) {
+		/* we were told not to touch what a controller owns: the release stays, the verdict is failed */
+		g->result = "failed";
+		g->rollback.outcome = done > 0 ? ROLLBACK_DONE : ROLLBACK_SKIPPED;
+		g->rollback.detail = n == 1 ? xstrdup(g->rollback.items[0].detail)
+					    : xasprintf("%zu of %zu workloads not rolled back: managed by a GitOps controller or "
+							"Helm (managed-rollback: skip)%s", managed, n,
+							done > 0 ? "; the others were rolled back and the service recovered" : "");
 		return;
 	}
 	if (done == n && n > 0 && verified) {

@@ -126,6 +126,14 @@ CASES = [
     ("slack-webhook-url", "hooks.slack.com/services/SECRET-HOOK", "http:// or https://", {}),
     ("slack-notify", "sometimes", "failure or always", {}),
     ("slack-notify", "never", "failure or always", {}),
+    ("close-on-recovery", "yes", "true or false", {}),
+    ("pagerduty-events-url", "events.pagerduty.com/v2/enqueue", "http:// or https://", {}),
+    ("pagerduty-events-url", "https://user:pw@events.pagerduty.com/v2/enqueue", "credentials", {}),
+    ("webhook-url", "ftp://hooks.example.com/SECRET-WEBHOOK", "http:// or https://", {}),
+    ("webhook-secret", "whsec-SECRET", "'webhook-url' is empty", {"webhook-url": ""}),
+    ("webhook-on", "success", "failure or always", {}),
+    ("managed-rollback", "ignore", "warn or skip", {}),
+    ("managed-rollback", "WARN", "warn or skip", {}),
 ]
 
 # inputs without an invalid value of their own, and why
@@ -133,9 +141,11 @@ FREE_TEXT = {
     "prometheus-token": "any text is a token (masked); a wrong one is the server's 401, at run time",
     "github-token": "any text is a token (masked); a wrong one is GitHub's 401, reported as a warning",
     "issue-labels": "any comma-separated text; GitHub decides which labels it accepts",
+    "pagerduty-routing-key": "any text is a key (masked); a wrong one is PagerDuty's 400, reported as a warning",
 }
 
-SECRET_INPUTS = {"password", "prometheus-token", "github-token", "slack-webhook-url"}
+SECRET_INPUTS = {"password", "prometheus-token", "github-token", "slack-webhook-url", "pagerduty-routing-key",
+                 "webhook-url", "webhook-secret"}
 
 covered = {c[0] for c in CASES} | set(FREE_TEXT)
 t.ok(len(ALL_INPUTS) >= 36, "action.yml read: %d inputs" % len(ALL_INPUTS))

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+#include "atom-config.h"
+#include "incident.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "log.h"
+#include "markdown.h"
+#include "util.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+static int
+compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **
+incident_workloads(const struct config *cfg)
+{
+	char **out = NULL;
+	size_t i;
+
+	for (i = 0; cfg->deployments != NULL && cfg->deployments[i] != NULL; i++) {
+		const char *d = cfg->deployments[i];
+		/* a bare name is a Deployment; KIND/NAME items are already canonical */
+		strv_push(&out, strchr(d, '/') != NULL ? xstrdup(d) : xasprintf("deployment/%s", d));
+	}
+	if (out != NULL) {
+		qsort(out, strv_len(out), sizeof(*out), compare_strings);
+	}
+	return out;
+}
+
+void
+incident_scope(char out[INCIDENT_SCOPE_HEX + 1], const char *repository, const char *environment,
+	       char *const *workloads)
+{
+	static const char tag[] = "atom-safety/scope/2";
+	const void *parts[2 + 2 * 2 + 2 * 256];
+	size_t lens[sizeof(parts) / sizeof(parts[0])];
+	unsigned char digest[DIGEST_SHA256_LEN];
+	size_t n = 0, i;
+
+	parts[n] = tag;
+	lens[n++] = sizeof(tag) - 1;
+	/* NUL-separated: ("ab", "c") and ("a", "bc") must not collide */
+	parts[n] = "";
+	lens[n++] = 1;
+	repository = repository != NULL ? repository : "";
+	environment = environment != NULL ? environment : "";
+	parts[n] = repository;
+	lens[n++] = strlen(repository);
+	parts[n] = "";
+	lens[n++] = 1;
+	parts[n] = environment;
+	lens[n++] = strlen(environment);
+	for (i = 0; workloads != NULL && workloads[i] != NULL && n + 2 <= sizeof(parts) / sizeof(parts[0]); i++) {
+		parts[n] = "";
+		lens[n++] = 1;
+		parts[n] = workloads[i];
+		lens[n++] = strlen(workloads[i]);
+	}
+	digest_sha256_parts(digest, parts, lens, n);
+	digest_hex(out, digest, INCIDENT_SCOPE_HEX / 2);
+}
+
+void
+incident_scope_of(char out[INCIDENT_SCOPE_HEX + 1], const struct gate *g)
+{
+	char **w = incident_workloads(g->cfg);
+
+	incident_scope(out, g->cfg->ctx.repository, g->cfg->environment, w);
+	strv_free(w);
+}
+
+char *
+incident_marker(const struct gate *g)
+{
+	char scope[INCIDENT_SCOPE_HEX + 1];
+
+	incident_scope_of(scope, g);
+	return xasprintf("%s%s -->", INCIDENT_MARKER_PREFIX, scope);
+}
+
+char *
+incident_dedup_key(const struct gate *g)
+{
+	char scope[INCIDENT_SCOPE_HEX + 1];
+
+	incident_scope_of(scope, g);
+	return xasprintf("atom-safety-%s", scope);
+}
+
+void
+incident_duration_words(char *out, size_t size, int64_t ms)
+{
+	int64_t s = ms < 0 ? 0 : ms / 1000;
+
+	if (s < 60) {
+		(void)snprintf(out, size, "%lld s", (long long)s);
+	} else if (s < 3600) {
+		(void)snprintf(out, size, "%lld min", (long long)(s / 60));
+	} else if (s < 86400) {
+		(void)snprintf(out, size, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
+	} else {
+		(void)snprintf(out, size, "%lld d %lld h", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+	}
+}
+
+char *
+incident_scope_words(const struct gate *g)
+{
+	char **w = incident_workloads(g->cfg);
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_printf(&b, "%s / ", g->cfg->environment);
+	for (i = 0; w != NULL && w[i] != NULL; i++) {
+		buf_printf(&b, "%s%s", i > 0 ? ", " : "", w[i]);
+	}
+	if (w == NULL) {
+		buf_puts(&b, "(no workloads)");
+	}
+	strv_free(w);
+	return buf_steal(&b);
+}
+
+static const char *
+short_sha(const struct gate *g)
+{
+	return g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha;
+}
+
+char *
+incident_recovery_comment(const struct gate *g, int64_t opened_ms)
+{
+	const struct config *cfg = g->cfg;
+	char *commit_url = gate_commit_url(g);
+	char *run_url = gate_run_url(g);
+	char *scope = incident_scope_words(g);
+	struct buf b = BUF_INIT;
+	char *out;
+
+	buf_puts(&b, "## Recovered: ");
+	md_escape(&b, scope);
+	buf_puts(&b, "\n\nThe post-deploy gate passed");
+	if (cfg->dry_run) {
+		buf_puts(&b, " (dry run)");
+	}
+	buf_puts(&b, " in ");
+	md_escape(&b, cfg->environment);
+	buf_puts(&b, " for ");
+	if (g->commit.sha != NULL && commit_url != NULL) {
+		buf_puts(&b, "[");
+		md_code(&b, short_sha(g));
+		buf_printf(&b, "](%s)", commit_url);
+	} else if (g->commit.sha != NULL) {
+		md_code(&b, short_sha(g));
+	} else {
+		buf_puts(&b, "an unknown commit");
+	}
+	if (g->commit.subject != NULL) {
+		buf_puts(&b, " (");
+		md_escape(&b, g->commit.subject);
+		buf_puts(&b, ")");
+	}
+	buf_puts(&b, ".\n\n| | |\n|---|---|\n| Commit author | ");
+	md_escape(&b, g->commit.author != NULL ? g->commit.author : "unknown");
+	buf_puts(&b, " |\n");
+	if (run_url != NULL) {
+		buf_puts(&b, "| Workflow run | [");
+		md_escape(&b, cfg->ctx.workflow != NULL ? cfg->ctx.workflow : "run");
+		buf_printf(&b, " #%s, attempt %s](%s) |\n", cfg->ctx.run_id,
+			   cfg->ctx.run_attempt != NULL ? cfg->ctx.run_attempt : "1", run_url);
+	}
+	if (opened_ms >= 0) {
+		char d[48];
+		int64_t now = g->finished_wall_ms != 0 ? g->finished_wall_ms : wall_ms();
+		incident_duration_words(d, sizeof(d), now - opened_ms);
+		buf_printf(&b, "| Open for | %s |\n", d);
+	}
+	buf_printf(&b, "\nClosing this incident as completed.\n\n<sub>atom-safety %s, close-on-recovery: a later "
+		       "failure of the same environment and workloads opens a new issue.</sub>\n",
+		   PACKAGE_VERSION);
+	out = log_scrub(buf_str(&b));
+	buf_dispose(&b);
+	free(scope);
+	free(commit_url);
+	free(run_url);
+	return out;
+}
+
+void
+incident_slack_recovered(struct slack_message *out, const struct gate *g, int64_t longest_open_ms)
+{
+	char *scope = incident_scope_words(g);
+	char *commit_url = gate_commit_url(g);
+	char *run_url = gate_run_url(g);
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	buf_puts(&b, "Recovered: ");
+	slack_escape(&b, scope);
+	if (short_sha(g) != NULL) {
+		buf_puts(&b, " @ ");
+		slack_escape(&b, short_sha(g));
+	}
+	out->text = buf_steal(&b);
+	out->header = xasprintf("Recovered%s: %s", g->cfg->dry_run ? " (dry run)" : "", scope);
+
+	buf_puts(&b, "The post-deploy gate passed again; the open incident");
+	buf_puts(&b, g->notify.n_closed == 1 ? " was" : "s were");
+	buf_puts(&b, " closed.");
+	slack_message_add_section(out, buf_steal(&b));
+
+	if (g->commit.sha != NULL) {
+		if (commit_url != NULL) {
+			slack_link(&b, commit_url, short_sha(g));
+		} else {
+			slack_code(&b, short_sha(g));
+		}
+		if (g->commit.subject != NULL) {
+			buf_putc(&b, ' ');
+			slack_escape(&b, g->commit.subject);
+		}
+		slack_cut(b.data, SLACK_MAX_FIELD_TEXT - 16);
+		b.len = strlen(b.data);
+		slack_message_add_field(out, xasprintf("*Commit*\n%s", buf_str(&b)));
+		buf_reset(&b);
+	}
+	if (g->commit.author != NULL) {
+		slack_escape(&b, g->commit.author);
+		slack_message_add_field(out, xasprintf("*Author*\n%s", buf_str(&b)));
+		buf_reset(&b);
+	}
+	if (run_url != NULL) {
+		char *label = xasprintf("%s #%s (attempt %s)", g->cfg->ctx.workflow != NULL ? g->cfg->ctx.workflow : "run",
+					g->cfg->ctx.run_id, g->cfg->ctx.run_attempt != NULL ? g->cfg->ctx.run_attempt : "1");
+		slack_link(&b, run_url, label);
+		free(label);
+		slack_message_add_field(out, xasprintf("*Run*\n%s", buf_str(&b)));
+		buf_reset(&b);
+	}
+	for (i = 0; i < g->notify.n_closed && i < 20; i++) {
+		buf_printf(&b, "%s#%ld", i > 0 ? ", " : "", g->notify.closed_issues[i]);
+	}
+	if (b.len > 0) {
+		slack_message_add_field(out, xasprintf("*Closed issues*\n%s", buf_str(&b)));
+		buf_reset(&b);
+	}
+	if (longest_open_ms >= 0) {
+		char d[48];
+		incident_duration_words(d, sizeof(d), longest_open_ms);
+		slack_message_add_field(out, xasprintf("*Open for*\n%s", d));
+	}
+	out->context = xasprintf("atom-safety %s · result `passed` · recovered", PACKAGE_VERSION);
+	buf_dispose(&b);
+	free(scope);
+	free(commit_url);
+	free(run_url);
+}
