@@ -589,7 +589,8 @@ finish_result(struct gate *g, bool verified, const char *verify_detail)
 	if (managed > 0 && failed == 0 && done + managed == n && (done == 0 || verified)) {
 		/* we were told not to touch what a controller owns: the release stays, the verdict is failed */
 		g->result = "failed";
-		g->rollback.outcome = done > 0 ? ROLLBACK_DONE : ROLLBACK_SKIPPED;
+		/* not "rolled back": part of the release stays, so rolled-back=false; each entry says which */
+		g->rollback.outcome = ROLLBACK_SKIPPED;
 		g->rollback.detail = n == 1 ? xstrdup(g->rollback.items[0].detail)
 					    : xasprintf("%zu of %zu workloads not rolled back: managed by a GitOps controller or "
 							"Helm (managed-rollback: skip)%s", managed, n,
@@ -670,7 +671,8 @@ rollback_execute(struct gate *g, struct error *err)
 		error_clear(err);
 	}
 	for (i = 0; i < g->rollback.n && sent > 0; i++) {
-		if (g->rollback.items[i].outcome != ROLLBACK_DONE) {
+		/* a managed workload left alone (managed-rollback: skip) does not stop the verification */
+		if (g->rollback.items[i].outcome != ROLLBACK_DONE && !g->rollback.items[i].managed_skipped) {
 			break;
 		}
 	}
