@@ -1,32 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Kubernetes objects as the API server returns them: the undo plan (k8s_undo_plan, kubectl's
- * rollout undo), the rollout judgement (k8s_rollout_read/judge, rollout status), selectors,
- * template comparison and images. Input: byte 0 is to-revision (0-3), the rest a JSON array
- * [Deployment, ReplicaSets or ReplicaSetList]. A PATCH is only ever planned as valid JSON
- * Patch guarded by a test of the revision, and comparisons are reflexive.
+ * Kubernetes objects as the API server returns them, through kubectl.c alone: the undo plan
+ * (kubectl_deployment_undo_plan, kubectl's rollout undo), the rollout judgement
+ * (kubectl_deployment_status_read/rollout_judge, rollout status), selectors, template comparison
+ * and images. Input: byte 0 is to-revision (0-3), the rest a JSON array [Deployment, ReplicaSets
+ * or ReplicaSetList]. A PATCH is only ever planned as valid JSON Patch guarded by a test of the
+ * revision, and comparisons are reflexive.
  */
-#include "clients/k8s.h"
 #include "fuzz.h"
 #include "jsonh.h"
+#include "kubectl.h"
 #include "log.h"
 #include "util.h"
 
 static void
 check_plan(struct json_object *dep, struct json_object *rss, long to_revision)
 {
-	struct k8s_undo_plan plan;
+	struct kubectl_undo_plan plan;
 	struct error err = ERROR_INIT;
 	struct json_object *patch = NULL, *first;
 
-	if (k8s_undo_plan(&plan, dep, rss, to_revision, &err) < 0) {
+	if (kubectl_deployment_undo_plan(&plan, dep, rss, to_revision, &err) < 0) {
 		FUZZ_ASSERT(err.code == ERR_PARSE);
-		k8s_undo_plan_dispose(&plan);
+		kubectl_undo_plan_dispose(&plan);
 		return;
 	}
 	FUZZ_ASSERT(plan.message != NULL && plan.name != NULL);
 	switch (plan.verdict) {
-	case K8S_UNDO_PATCH:
+	case KUBECTL_UNDO_PATCH:
 		FUZZ_ASSERT(plan.patch != NULL);
 		FUZZ_ASSERT(jsonh_parse(&patch, plan.patch, strlen(plan.patch), &err) == 0);
 		FUZZ_ASSERT(json_object_is_type(patch, json_type_array) && json_object_array_length(patch) >= 2);
@@ -36,16 +37,16 @@ check_plan(struct json_object *dep, struct json_object *rss, long to_revision)
 		FUZZ_ASSERT(to_revision == 0 || plan.revision_target == to_revision);
 		json_object_put(patch);
 		break;
-	case K8S_UNDO_MATCHES:
-	case K8S_UNDO_NO_HISTORY:
-	case K8S_UNDO_NOT_FOUND:
-	case K8S_UNDO_PAUSED:
+	case KUBECTL_UNDO_MATCHES:
+	case KUBECTL_UNDO_NO_HISTORY:
+	case KUBECTL_UNDO_NOT_FOUND:
+	case KUBECTL_UNDO_PAUSED:
 		FUZZ_ASSERT(plan.patch == NULL);
 		break;
 	default:
 		FUZZ_ASSERT(0);
 	}
-	k8s_undo_plan_dispose(&plan);
+	kubectl_undo_plan_dispose(&plan);
 }
 
 static void
@@ -54,25 +55,25 @@ check_object(struct json_object *obj)
 	struct json_object *spec = jsonh_member(obj, "spec");
 	struct json_object *template = jsonh_member(spec, "template");
 	struct json_object *selector = jsonh_member(spec, "selector");
-	struct k8s_rollout r;
+	struct kubectl_deployment_status r;
 	struct error err = ERROR_INIT;
 	char msg[256];
 	char *text = NULL, *images;
 
-	k8s_rollout_read(&r, obj);
-	(void)k8s_rollout_judge(&r, msg, sizeof(msg));
+	kubectl_deployment_status_read(&r, obj);
+	(void)kubectl_deployment_rollout_judge(&r, msg, sizeof(msg));
 	FUZZ_ASSERT(strchr(msg, '\n') == NULL);
-	if (k8s_selector_format(&text, selector, &err) == 0) {
+	if (kubectl_selector_format(&text, selector, &err) == 0) {
 		FUZZ_ASSERT(text != NULL);
 	}
 	free(text);
-	(void)k8s_selector_matches(selector, jsonh_member(jsonh_member(template, "metadata"), "labels"));
-	images = k8s_template_images(template);
+	(void)kubectl_selector_matches(selector, jsonh_member(jsonh_member(template, "metadata"), "labels"));
+	images = kubectl_template_images(template);
 	FUZZ_ASSERT(images != NULL);
 	free(images);
-	(void)k8s_revision(obj);
-	FUZZ_ASSERT(k8s_json_semantic_equal(obj, obj));
-	FUZZ_ASSERT(k8s_template_equal_ignore_hash(template, template));
+	(void)kubectl_deployment_revision(obj);
+	FUZZ_ASSERT(kubectl_semantic_equal(obj, obj));
+	FUZZ_ASSERT(kubectl_deployment_template_equal(template, template));
 }
 
 int

@@ -1,11 +1,102 @@
 /* SPDX-License-Identifier: MIT */
 #include "gate.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "util.h"
+
+/* one row per result: a new value is added here and in enum gate_result, nowhere else */
+static const struct {
+	const char *name;     /* outputs, report: the public contract */
+	const char *words;    /* inside a sentence */
+	const char *title;    /* at the start of a title */
+	bool failed;          /* the release did not pass: issue and failure notifications */
+	const char *headline; /* the summary's first line */
+} results[] = {
+	/* clang-format off */
+	/*                        name               words              title              failed */
+	[GATE_PASSED] =          { "passed",          "passed",          "Passed",          false,
+		"Release passed the gate" },
+	[GATE_FAILED] =          { "failed",          "failed",          "Failed",          true,
+		"Release failed the gate" },
+	[GATE_ROLLED_BACK] =     { "rolled-back",     "rolled back",     "Rolled back",     true,
+		"Release failed the gate and was rolled back" },
+	[GATE_ROLLBACK_FAILED] = { "rollback-failed", "rollback failed", "Rollback failed", true,
+		"Release failed the gate and the rollback did not complete" },
+	[GATE_CANCELLED] =       { "cancelled",       "cancelled",       "Cancelled",       true,
+		"Cancelled: the gate was stopped before it could decide; nothing was rolled back" },
+	/* clang-format on */
+};
+_Static_assert(sizeof(results) / sizeof(results[0]) == GATE_RESULT_COUNT,
+	       "one row in results[] per enum gate_result value");
+
+static enum gate_result
+result_index(enum gate_result r)
+{
+	assert(r < GATE_RESULT_COUNT);
+	return r < GATE_RESULT_COUNT ? r : GATE_FAILED;
+}
+
+const char *
+gate_result_name(enum gate_result r)
+{
+	return results[result_index(r)].name;
+}
+
+const char *
+gate_result_words(enum gate_result r)
+{
+	return results[result_index(r)].words;
+}
+
+const char *
+gate_result_title(enum gate_result r)
+{
+	return results[result_index(r)].title;
+}
+
+const char *
+gate_result_headline(enum gate_result r)
+{
+	return results[result_index(r)].headline;
+}
+
+bool
+gate_result_failed(enum gate_result r)
+{
+	return results[result_index(r)].failed;
+}
+
+enum gate_result
+gate_result_decide(const struct gate *g)
+{
+	if (g->cancelled) {
+		/* a cancel during the rollback cut it short: it is not verified */
+		return g->rollback.outcome == ROLLBACK_NONE ? GATE_CANCELLED : GATE_ROLLBACK_FAILED;
+	}
+	if (!gate_failed(g)) {
+		return GATE_PASSED;
+	}
+	if (g->cfg->dry_run) {
+		return GATE_FAILED;
+	}
+	switch (g->rollback.outcome) {
+	case ROLLBACK_NONE:
+		return GATE_FAILED; /* rollback: false */
+	case ROLLBACK_DONE:
+		return GATE_ROLLED_BACK;
+	case ROLLBACK_SKIPPED:
+		/* managed-rollback: skip is a choice, not a rollback that failed (issue 16 §4) */
+		return g->rollback.managed_skip ? GATE_FAILED : GATE_ROLLBACK_FAILED;
+	case ROLLBACK_DRY_RUN:
+	case ROLLBACK_FAILED:
+	default:
+		return GATE_ROLLBACK_FAILED;
+	}
+}
 
 void
 gate_init(struct gate *g, const struct config *cfg, struct http *http)
@@ -19,7 +110,7 @@ gate_init(struct gate *g, const struct config *cfg, struct http *http)
 	g->retry.max_retry_after_ms = 30000;
 	g->started_ms = clock_ms();
 	g->started_wall_ms = wall_ms();
-	g->result = "passed";
+	g->result = GATE_PASSED;
 	g->notify.issue_number = 0;
 }
 
@@ -74,13 +165,19 @@ gate_note_failure(struct gate *g, const struct check_result *r)
 }
 
 bool
+gate_check_failed(const struct check_result *r)
+{
+	/* recovery checks judge the rollback, not the release */
+	return r->status == CHECK_FAIL && r->phase != PHASE_RECOVERY;
+}
+
+bool
 gate_failed(const struct gate *g)
 {
 	size_t i;
 
-	/* recovery checks judge the rollback, not the release */
 	for (i = 0; i < g->checks.n; i++) {
-		if (g->checks.items[i]->status == CHECK_FAIL && g->checks.items[i]->phase != PHASE_RECOVERY) {
+		if (gate_check_failed(g->checks.items[i])) {
 			return true;
 		}
 	}
@@ -101,8 +198,8 @@ gate_run_url(const struct gate *g)
 	if (c->repository == NULL || c->run_id == NULL) {
 		return NULL;
 	}
-	return xasprintf("%s/%s/actions/runs/%s/attempts/%s", c->server_url, c->repository, c->run_id,
-			 c->run_attempt != NULL ? c->run_attempt : "1");
+	return xasprintf("%s/%s/actions/runs/%s/attempts/%s", c->server_url, c->repository,
+			 c->run_id, c->run_attempt != NULL ? c->run_attempt : "1");
 }
 
 char *
@@ -124,7 +221,7 @@ gate_failed_checks(const struct gate *g)
 
 	for (i = 0; i < g->checks.n; i++) {
 		const struct check_result *r = g->checks.items[i];
-		if (r->status == CHECK_FAIL && r->phase != PHASE_RECOVERY) {
+		if (gate_check_failed(r)) {
 			if (b.len > 0) {
 				buf_putc(&b, ',');
 			}

@@ -61,6 +61,7 @@ struct rollback_facts {
 	char *detail;
 	struct rollback_entry *items;
 	size_t n;
+	bool managed_skip;   /* skipped only because managed-rollback: skip left managed workloads alone */
 };
 
 struct notify_facts {
@@ -76,6 +77,19 @@ struct notify_facts {
 	char *webhook_status;    /* "sent (event failed)", "failed: …", NULL */
 };
 
+/*
+ * The gate's verdict, decided once by gate_result_decide from the facts below. Its names, words and
+ * titles are one table in gate.c: a new value is one enumerator and one row there.
+ */
+enum gate_result {
+	GATE_PASSED,
+	GATE_FAILED,          /* failed; not rolled back (rollback off, or a dry run) */
+	GATE_ROLLED_BACK,     /* failed; rolled back and the service recovered */
+	GATE_ROLLBACK_FAILED, /* failed; the rollback did not complete or was not verified */
+	GATE_CANCELLED,       /* stopped by a signal before anything was judged */
+	GATE_RESULT_COUNT,    /* not a value: the size of the table */
+};
+
 struct gate {
 	const struct config *cfg;
 	struct http *http;
@@ -88,7 +102,7 @@ struct gate {
 	int64_t first_failure_ms;  /* monotonic time of the first failed check; 0 none */
 	char *first_failure;       /* its name */
 	bool cancelled;
-	const char *result;        /* passed, failed, rolled-back, rollback-failed */
+	enum gate_result result;   /* gate_result_decide's, once the phases have run */
 	struct commit_info commit;
 	struct metrics_facts metrics;
 	struct rollback_facts rollback;
@@ -96,10 +110,29 @@ struct gate {
 	void *cluster;             /* rollback.c's preflight state */
 };
 
+/* the machine name, a public contract: outputs, report ("rolled-back") */
+const char *gate_result_name(enum gate_result r);
+/* the words within a sentence: issue, Slack and summary text ("rolled back") */
+const char *gate_result_words(enum gate_result r);
+/* the words at the start of a title or header ("Rolled back") */
+const char *gate_result_title(enum gate_result r);
+/* the summary's headline ("Release failed the gate and was rolled back") */
+const char *gate_result_headline(enum gate_result r);
+/* whether the release did not pass: an issue and a failure notification are due */
+bool gate_result_failed(enum gate_result r);
+/*
+ * The verdict from what happened: a cancel before the rollback, the checks, then the rollback's
+ * outcome (a dry run never counts as rolled back). rollback.c and main.c both ask this.
+ */
+enum gate_result gate_result_decide(const struct gate *g);
+
 void gate_init(struct gate *g, const struct config *cfg, struct http *http);
 void gate_dispose(struct gate *g);
 /* records the first failure time; called by every check that fails */
 void gate_note_failure(struct gate *g, const struct check_result *r);
+/* whether r failed the release: recovery checks judge the rollback, not the release */
+bool gate_check_failed(const struct check_result *r);
+/* whether any check failed the release */
 bool gate_failed(const struct gate *g);
 /* the base URL joined with a path */
 char *gate_service_url(const struct gate *g, const char *path);
@@ -110,6 +143,6 @@ char *gate_service_url(const struct gate *g, const char *path);
 char *gate_run_url(const struct gate *g);
 /* {server}/{repo}/commit/{sha}, or NULL; caller frees */
 char *gate_commit_url(const struct gate *g);
-/* the list of failed check names (excluding recovery), comma-separated; caller frees */
+/* the names of the checks that failed the release, comma-separated; caller frees */
 char *gate_failed_checks(const struct gate *g);
 #endif

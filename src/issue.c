@@ -63,21 +63,6 @@ short_sha(const struct gate *g)
 }
 
 static const char *
-verdict_words(const struct gate *g)
-{
-	if (strcmp(g->result, "passed") == 0) {
-		return "passed";
-	}
-	if (strcmp(g->result, "rolled-back") == 0) {
-		return "rolled back";
-	}
-	if (strcmp(g->result, "rollback-failed") == 0) {
-		return "rollback failed";
-	}
-	return "failed";
-}
-
-static const char *
 outcome_words(enum rollback_outcome o)
 {
 	switch (o) {
@@ -221,7 +206,7 @@ render_facts(struct buf *b, const struct gate *g)
 	char *run_url = gate_run_url(g);
 
 	buf_puts(b, "| | |\n|---|---|\n| Result | ");
-	md_code(b, g->result);
+	md_code(b, gate_result_name(g->result));
 	if (cfg->dry_run) {
 		buf_puts(b, " (dry run: nothing was changed)");
 	}
@@ -518,7 +503,7 @@ render_body(struct buf *b, const struct gate *g, const char *marker, const char 
 	if (!comment) {
 		/* first, so that no cut can lose it */
 		buf_printf(b, "%s\n%s\n", marker, scope_marker);
-		buf_printf(b, "## Deployment %s: ", verdict_words(g));
+		buf_printf(b, "## Deployment %s: ", gate_result_words(g->result));
 	} else {
 		buf_puts(b, "## Failed again: ");
 	}
@@ -546,7 +531,7 @@ render_body(struct buf *b, const struct gate *g, const char *marker, const char 
 	md_escape(b, cfg->environment);
 	if (rolled_back(g)) {
 		buf_puts(b, "; the Deployment was rolled back.\n\n");
-	} else if (strcmp(g->result, "rollback-failed") == 0) {
+	} else if (g->result == GATE_ROLLBACK_FAILED) {
 		buf_puts(b, "; **the rollback did not complete**: the failing release may still be serving.\n\n");
 	} else {
 		buf_puts(b, "; nothing was rolled back.\n\n");
@@ -655,7 +640,7 @@ issue_title(const struct gate *g)
 	char *scrubbed;
 	char *p;
 
-	buf_printf(&b, "Deployment %s: %s %s", verdict_words(g), cfg->environment, first_deployment(cfg));
+	buf_printf(&b, "Deployment %s: %s %s", gate_result_words(g->result), cfg->environment, first_deployment(cfg));
 	if (short_sha(g) != NULL) {
 		buf_printf(&b, " @ %s", short_sha(g));
 	}
@@ -764,11 +749,7 @@ add_run_field(struct slack_message *m, const struct gate *g)
 static char *
 slack_header(const struct gate *g)
 {
-	const char *words = strcmp(g->result, "passed") == 0 ? "Passed"
-			    : strcmp(g->result, "rolled-back") == 0 ? "Rolled back"
-			    : strcmp(g->result, "rollback-failed") == 0 ? "Rollback failed"
-			    : "Failed";
-	return xasprintf("%s%s: %s / %s", words, g->cfg->dry_run ? " (dry run)" : "", g->cfg->environment,
+	return xasprintf("%s%s: %s / %s", gate_result_title(g->result), g->cfg->dry_run ? " (dry run)" : "", g->cfg->environment,
 			 first_deployment(g->cfg));
 }
 
@@ -786,7 +767,7 @@ issue_slack_build(struct slack_message *out, const struct gate *g)
 	free(title);
 	out->header = slack_header(g);
 
-	if (strcmp(g->result, "passed") == 0) {
+	if (!gate_result_failed(g->result)) {
 		buf_puts(&b, "The post-deploy gate passed for ");
 		slack_code(&b, first_deployment(cfg));
 		buf_puts(&b, " in ");
@@ -803,9 +784,9 @@ issue_slack_build(struct slack_message *out, const struct gate *g)
 	slack_code(&b, first_deployment(cfg));
 	buf_puts(&b, " in ");
 	slack_escape(&b, cfg->environment);
-	buf_puts(&b, rolled_back(g) ? ": *rolled back*." : strcmp(g->result, "rollback-failed") == 0
-							   ? ": *the rollback did not complete*."
-							   : ": nothing was rolled back.");
+	buf_puts(&b, rolled_back(g)                          ? ": *rolled back*."
+		     : g->result == GATE_ROLLBACK_FAILED ? ": *the rollback did not complete*."
+							 : ": nothing was rolled back.");
 	slack_message_add_section(out, buf_steal(&b));
 
 	add_commit_fields(out, g);
@@ -884,6 +865,7 @@ issue_slack_build(struct slack_message *out, const struct gate *g)
 	if (b.len > 0) {
 		slack_message_add_section(out, buf_steal(&b));
 	}
-	out->context = xasprintf("atom-safety %s · result `%s`", PACKAGE_VERSION, g->result);
+	out->context = xasprintf("atom-safety %s · result `%s`", PACKAGE_VERSION,
+				 gate_result_name(g->result));
 	buf_dispose(&b);
 }

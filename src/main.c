@@ -69,7 +69,7 @@ annotate_failures(const struct gate *g)
 
 	for (i = 0; i < g->checks.n; i++) {
 		const struct check_result *r = g->checks.items[i];
-		if (r->status == CHECK_FAIL && r->phase != PHASE_RECOVERY) {
+		if (gate_check_failed(r)) {
 			log_annotate(true, r->name, "%s", r->detail != NULL ? r->detail : "failed");
 		}
 	}
@@ -162,14 +162,12 @@ run(const struct config *cfg)
 	if (g.cancelled) {
 		log_warn("cancelled (signal %d): in-flight requests abandoned, nothing rolled back", cancel_signal());
 		/* not "failed": nothing was judged wrong, and a later step must be able to tell */
-		g.result = "cancelled";
-		exit_code = EXIT_GATE_FAILED;
-		exit_code = finish(&g, exit_code);
+		g.result = gate_result_decide(&g);
+		exit_code = finish(&g, EXIT_GATE_FAILED);
 		goto out;
 	}
 
 	if (gate_failed(&g)) {
-		g.result = "failed";
 		annotate_failures(&g);
 		log_group_begin("Rollback");
 		rc = rollback_execute(&g, &err);
@@ -178,15 +176,12 @@ run(const struct config *cfg)
 			/* a PATCH is sent whole or not at all (its batch ignores the signal); say which */
 			log_warn("cancelled (signal %d) during the rollback: %s", cancel_signal(),
 				 g.rollback.detail != NULL ? g.rollback.detail : "no rollback request was sent");
-			g.cancelled = true;
 			/* the verdict stands (failed); the rollback was cut short, so it is not verified */
-			g.result = "rollback-failed";
+			g.cancelled = true;
 		}
-		exit_code = EXIT_GATE_FAILED;
-	} else {
-		g.result = "passed";
-		exit_code = EXIT_PASSED;
 	}
+	g.result = gate_result_decide(&g);
+	exit_code = gate_result_failed(g.result) ? EXIT_GATE_FAILED : EXIT_PASSED;
 
 	if (!g.cancelled) {
 		log_group_begin("Notifications");

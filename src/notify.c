@@ -240,7 +240,7 @@ pagerduty_details(const struct gate *g)
 	char **w = incident_workloads(g->cfg);
 	size_t i;
 
-	jsonh_add_string(d, "result", g->result);
+	jsonh_add_string(d, "result", gate_result_name(g->result));
 	jsonh_add_string(d, "environment", g->cfg->environment);
 	jsonh_add_bool(d, "dry_run", g->cfg->dry_run);
 	for (i = 0; w != NULL && w[i] != NULL; i++) {
@@ -261,7 +261,7 @@ pagerduty_details(const struct gate *g)
 		jsonh_append(failed, c);
 	}
 	jsonh_add(d, "failed_checks", failed);
-	jsonh_add_string(rollback, "result", g->result);
+	jsonh_add_string(rollback, "outcome", gate_result_name(g->result));
 	jsonh_add_string(rollback, "detail", g->rollback.detail);
 	for (i = 0; i < g->rollback.n; i++) {
 		if (g->rollback.items[i].manager.kind != MANAGER_NONE) {
@@ -315,7 +315,7 @@ report_pagerduty(struct gate *g, bool trigger)
 		ev.timestamp = now;
 		ev.component = component;
 		ev.group = cfg->environment;
-		ev.class_name = g->result;
+		ev.class_name = gate_result_name(g->result);
 		ev.custom_details = details;
 		ev.client = "atom-safety";
 		ev.client_url = run_url;
@@ -353,8 +353,8 @@ int
 notify_webhook(struct gate *g, int exit_code, struct error *err)
 {
 	const struct config *cfg = g->cfg;
-	bool passed = strcmp(g->result, "passed") == 0;
-	const char *event = passed ? (g->notify.recovered ? "recovered" : "passed") : g->result;
+	bool passed = !gate_result_failed(g->result);
+	const char *event = passed ? (g->notify.recovered ? "recovered" : "passed") : gate_result_name(g->result);
 	struct error werr = ERROR_INIT;
 	char *body;
 
@@ -387,7 +387,7 @@ int
 notify_run(struct gate *g, struct error *err)
 {
 	const struct config *cfg = g->cfg;
-	bool failed = strcmp(g->result, "passed") != 0;
+	bool failed = gate_result_failed(g->result);
 	int64_t longest_open_ms = -1;
 
 	(void)err;

@@ -29,7 +29,7 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 	size_t i;
 	long rev = 0;
 
-	put(out, "result", g->result, delim_seed);
+	put(out, "result", gate_result_name(g->result), delim_seed);
 	put(out, "failed-checks", failed, delim_seed);
 	put(out, "report", report, delim_seed);
 	num[0] = '\0';
@@ -86,7 +86,8 @@ outputs_write(const struct gate *g, const char *report, struct error *err)
 
 	if (path == NULL) {
 		char *failed = gate_failed_checks(g);
-		log_info("outputs: result=%s failed-checks=%s report=%s", g->result, failed, report);
+		log_info("outputs: result=%s failed-checks=%s report=%s", gate_result_name(g->result), failed,
+			 report);
 		free(failed);
 		return 0;
 	}

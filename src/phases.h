@@ -18,7 +18,7 @@ int metrics_run(struct gate *g, struct error *err);
 
 /*
  * rollback.c: preflight runs before any check (a broken kubeconfig returns ERR_CONFIG); execute runs
- * when the gate failed and sets g->result to rolled-back, rollback-failed or failed.
+ * when the gate failed and sets g->rollback, from which gate_result_decide tells the result.
  */
 int rollback_preflight(struct gate *g, struct error *err);
 int rollback_execute(struct gate *g, struct error *err);

@@ -134,7 +134,7 @@ report_build(const struct gate *g, int exit_code)
 	time_format_utc(finished, sizeof(finished), g->finished_wall_ms != 0 ? g->finished_wall_ms : wall_ms());
 	jsonh_add_string(root, "schema", REPORT_SCHEMA);
 	jsonh_add_string(root, "version", PACKAGE_VERSION);
-	jsonh_add_string(root, "result", g->result);
+	jsonh_add_string(root, "result", gate_result_name(g->result));
 	jsonh_add_int(root, "exit_code", exit_code);
 	jsonh_add_bool(root, "cancelled", g->cancelled);
 	jsonh_add_bool(root, "dry_run", cfg->dry_run);

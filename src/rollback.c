@@ -9,6 +9,7 @@
 #include "clients/k8s.h"
 #include "jsonh.h"
 #include "kubeconfig.h"
+#include "kubectl.h"
 #include "log.h"
 #include "util.h"
 
@@ -26,7 +27,7 @@
 struct cluster_item {
 	char *name;
 	bool planned;              /* the Deployment and its history were read */
-	struct k8s_undo_plan plan;
+	struct kubectl_undo_plan plan;
 	bool validated;            /* the API accepted the patch with dryRun=All */
 	bool handled;              /* execute: sent, skipped or given up */
 	char *problem;             /* what preflight warned about */
@@ -60,11 +61,11 @@ static int
 observe_fn(struct json_object *deployment, void *user)
 {
 	struct observe_ctx *o = user;
-	struct k8s_rollout r;
+	struct kubectl_deployment_status r;
 
 	json_object_put(o->latest);
 	o->latest = json_object_get(deployment);
-	k8s_rollout_read(&r, deployment);
+	kubectl_deployment_status_read(&r, deployment);
 	return r.generation <= r.observed_generation;
 }
 
@@ -77,12 +78,12 @@ wait_observed(struct json_object **dep, struct cluster *cl, const struct gate *g
 	      struct error *err)
 {
 	struct observe_ctx o = { NULL };
-	struct k8s_rollout r;
+	struct kubectl_deployment_status r;
 	const char *rv;
 	int64_t wait = g->cfg->rollback_timeout_ms < OBSERVE_WAIT_MS ? g->cfg->rollback_timeout_ms : OBSERVE_WAIT_MS;
 	int rc;
 
-	k8s_rollout_read(&r, *dep);
+	kubectl_deployment_status_read(&r, *dep);
 	if (r.generation <= r.observed_generation) {
 		return 0;
 	}
@@ -179,8 +180,8 @@ preflight_item(struct gate *g, struct cluster *cl, size_t i, bool quiet, struct 
 					  jsonh_member(jsonh_member(dep, "spec"), "selector"), err);
 	}
 	if (rc == 0) {
-		k8s_undo_plan_dispose(&it->plan);
-		rc = k8s_undo_plan(&it->plan, dep, rss, cfg->to_revision, err);
+		kubectl_undo_plan_dispose(&it->plan);
+		rc = kubectl_deployment_undo_plan(&it->plan, dep, rss, cfg->to_revision, err);
 	}
 	if (rc == ERR_CANCELLED) {
 		goto out;
@@ -197,18 +198,18 @@ preflight_item(struct gate *g, struct cluster *cl, size_t i, bool quiet, struct 
 	set_str(&e->images_before, xstrdup(it->plan.images_current));
 	set_str(&e->images_after, it->plan.images_target != NULL ? xstrdup(it->plan.images_target) : NULL);
 	switch (it->plan.verdict) {
-	case K8S_UNDO_PATCH:
+	case KUBECTL_UNDO_PATCH:
 		break;
-	case K8S_UNDO_NO_HISTORY:
+	case KUBECTL_UNDO_NO_HISTORY:
 		warn_item(it, e, quiet, xasprintf("first deployment: nothing to roll back to (%s)", it->plan.message));
 		goto out;
-	case K8S_UNDO_NOT_FOUND:
+	case KUBECTL_UNDO_NOT_FOUND:
 		warn_item(it, e, quiet, xasprintf("to-revision %ld: %s", cfg->to_revision, it->plan.message));
 		goto out;
-	case K8S_UNDO_PAUSED:
+	case KUBECTL_UNDO_PAUSED:
 		warn_item(it, e, quiet, xasprintf("the deployment is paused: %s", it->plan.message));
 		goto out;
-	case K8S_UNDO_MATCHES:
+	case KUBECTL_UNDO_MATCHES:
 	default:
 		warn_item(it, e, quiet, xasprintf("a rollback would change nothing: %s", it->plan.message));
 		goto out;
@@ -316,8 +317,8 @@ rollback_preflight(struct gate *g, struct error *err)
 struct rollout_ctx {
 	const char *name;
 	char last[200];
-	struct k8s_rollout state;
-	enum k8s_rollout_state verdict;
+	struct kubectl_deployment_status state;
+	enum kubectl_rollout_state verdict;
 };
 
 static int
@@ -326,13 +327,13 @@ rollout_fn(struct json_object *deployment, void *user)
 	struct rollout_ctx *r = user;
 	char msg[200];
 
-	k8s_rollout_read(&r->state, deployment);
-	r->verdict = k8s_rollout_judge(&r->state, msg, sizeof(msg));
+	kubectl_deployment_status_read(&r->state, deployment);
+	r->verdict = kubectl_deployment_rollout_judge(&r->state, msg, sizeof(msg));
 	if (strcmp(msg, r->last) != 0) {
 		log_info("  %s: %s", r->name, msg);
 		memcpy(r->last, msg, sizeof(msg));
 	}
-	return r->verdict != K8S_ROLLOUT_WAITING;
+	return r->verdict != KUBECTL_ROLLOUT_WAITING;
 }
 
 /* a rejected test operation and any other 409/422 look alike: ask the API what the revision is now */
@@ -349,7 +350,7 @@ explain_conflict(struct cluster *cl, struct cluster_item *it, struct rollback_en
 		log_error("rollback: deployment '%s': %s (%s)", it->name, e->detail, gerr.msg);
 		return;
 	}
-	now = k8s_revision(dep);
+	now = kubectl_deployment_revision(dep);
 	if (now != it->plan.revision_current) {
 		e->outcome = ROLLBACK_SKIPPED;
 		set_str(&e->detail, xasprintf("rollback skipped: the deployment changed since the gate started "
@@ -420,7 +421,7 @@ send_patches(struct gate *g, struct cluster *cl, bool final, size_t *n_sent, str
 			log_error("rollback: deployment '%s': %s", it->name, e->detail);
 			continue;
 		}
-		if (it->plan.verdict != K8S_UNDO_PATCH) {
+		if (it->plan.verdict != KUBECTL_UNDO_PATCH) {
 			e->outcome = ROLLBACK_SKIPPED;
 			set_str(&e->detail, xasprintf("rollback skipped: %s", it->problem != NULL ? it->problem : it->plan.message));
 			log_error("rollback: deployment '%s': %s", it->name, e->detail);
@@ -510,7 +511,7 @@ wait_rollouts(struct gate *g, struct cluster *cl, struct error *err)
 			rc = k8s_deployment_watch(cl->client, cl->target.namespace, it->name, rv,
 						  it->sent_ms + cfg->rollback_timeout_ms, rollout_fn, &r, err);
 		}
-		if (rc == 0 && r.verdict == K8S_ROLLOUT_DONE) {
+		if (rc == 0 && r.verdict == KUBECTL_ROLLOUT_DONE) {
 			e->outcome = ROLLBACK_DONE;
 			e->rollout_ms = clock_ms() - it->sent_ms;
 			e->revision_after = r.state.revision > 0 ? r.state.revision : 0;
@@ -579,7 +580,6 @@ finish_result(struct gate *g, bool verified, const char *verify_detail)
 	}
 	free(g->rollback.detail);
 	if (cfg->dry_run) {
-		g->result = "failed";
 		g->rollback.outcome = dry == n ? ROLLBACK_DRY_RUN : (failed > 0 ? ROLLBACK_FAILED : ROLLBACK_SKIPPED);
 		g->rollback.detail = dry == n ? xasprintf("dry run: the API accepted the rollback of %zu deployment%s; nothing "
 							 "was changed", n, n == 1 ? "" : "s")
@@ -588,7 +588,7 @@ finish_result(struct gate *g, bool verified, const char *verify_detail)
 	}
 	if (managed > 0 && failed == 0 && done + managed == n && (done == 0 || verified)) {
 		/* we were told not to touch what a controller owns: the release stays, the verdict is failed */
-		g->result = "failed";
+		g->rollback.managed_skip = true;
 		/* not "rolled back": part of the release stays, so rolled-back=false; each entry says which */
 		g->rollback.outcome = ROLLBACK_SKIPPED;
 		g->rollback.detail = n == 1 ? xstrdup(g->rollback.items[0].detail)
@@ -598,12 +598,10 @@ finish_result(struct gate *g, bool verified, const char *verify_detail)
 		return;
 	}
 	if (done == n && n > 0 && verified) {
-		g->result = "rolled-back";
 		g->rollback.outcome = ROLLBACK_DONE;
 		g->rollback.detail = xasprintf("rolled back %zu deployment%s; the service recovered", n, n == 1 ? "" : "s");
 		return;
 	}
-	g->result = "rollback-failed";
 	if (done == n && n > 0) {
 		g->rollback.outcome = ROLLBACK_FAILED;
 		g->rollback.detail = xasprintf("rolled back, but the recovery checks failed: %s",
@@ -631,14 +629,12 @@ rollback_execute(struct gate *g, struct error *err)
 	int rc;
 
 	if (!cfg->rollback) {
-		g->result = "failed";
 		g->rollback.outcome = ROLLBACK_NONE;
 		set_str(&g->rollback.detail, xstrdup("off (rollback: false): the release stays deployed"));
 		log_info("rollback: off (rollback: false): the release stays deployed");
 		return 0;
 	}
 	if (cl == NULL || !cl->loaded) {
-		g->result = cfg->dry_run ? "failed" : "rollback-failed";
 		g->rollback.outcome = ROLLBACK_FAILED;
 		set_str(&g->rollback.detail,
 			xasprintf("rollback impossible: %s", cl != NULL && cl->unavailable != NULL ? cl->unavailable : "no cluster"));
@@ -702,7 +698,7 @@ rollback_execute(struct gate *g, struct error *err)
 	if (g->rollback.n == 1 && g->rollback.items[0].detail != NULL &&
 	    strcmp(g->rollback.detail, g->rollback.items[0].detail) == 0) {
 		/* already said, for the one deployment */
-	} else if (strcmp(g->result, "rollback-failed") == 0) {
+	} else if (gate_result_decide(g) == GATE_ROLLBACK_FAILED) {
 		log_error("rollback: %s", g->rollback.detail);
 	} else {
 		log_info("rollback: %s", g->rollback.detail);
@@ -722,7 +718,7 @@ rollback_dispose(struct gate *g)
 	for (i = 0; i < cl->n; i++) {
 		free(cl->items[i].name);
 		free(cl->items[i].problem);
-		k8s_undo_plan_dispose(&cl->items[i].plan);
+		kubectl_undo_plan_dispose(&cl->items[i].plan);
 		json_object_put(cl->items[i].patched);
 	}
 	free(cl->items);

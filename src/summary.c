@@ -16,22 +16,10 @@
 static const char *
 verdict_line(const struct gate *g)
 {
-	if (g->cancelled && g->rollback.outcome == ROLLBACK_NONE) {
-		return "Cancelled: the gate was stopped before it could decide; nothing was rolled back";
-	}
-	if (g->cancelled) {
+	if (g->cancelled && g->result != GATE_CANCELLED) {
 		return "Cancelled during the rollback: see the rollback row for what was sent";
 	}
-	if (strcmp(g->result, "passed") == 0) {
-		return "Release passed the gate";
-	}
-	if (strcmp(g->result, "rolled-back") == 0) {
-		return "Release failed the gate and was rolled back";
-	}
-	if (strcmp(g->result, "rollback-failed") == 0) {
-		return "Release failed the gate and the rollback did not complete";
-	}
-	return "Release failed the gate";
+	return gate_result_headline(g->result);
 }
 
 static const char *
@@ -62,11 +50,11 @@ render_head(struct buf *b, const struct gate *g)
 	char *commit_url = gate_commit_url(g);
 	size_t i;
 
-	buf_printf(b, "## %s %s\n\n", strcmp(g->result, "passed") == 0 && !g->cancelled ? ":white_check_mark:" : ":x:",
+	buf_printf(b, "## %s %s\n\n", !gate_result_failed(g->result) ? ":white_check_mark:" : ":x:",
 		   verdict_line(g));
 	buf_puts(b, "| | |\n|---|---|\n");
 	buf_puts(b, "| Result | ");
-	md_code(b, g->result);
+	md_code(b, gate_result_name(g->result));
 	buf_puts(b, cfg->dry_run ? " (dry run: nothing changed)" : "");
 	buf_puts(b, " |\n| Environment | ");
 	md_escape(b, cfg->environment);
@@ -301,7 +289,7 @@ summary_print(const struct gate *g)
 	static const char *const marks[] = { "PASS", "FAIL", "WARN", "SKIP" };
 	size_t i;
 
-	log_info("%s: %s", verdict_line(g), g->result);
+	log_info("%s: %s", verdict_line(g), gate_result_name(g->result));
 	for (i = 0; i < g->checks.n; i++) {
 		const struct check_result *r = g->checks.items[i];
 		log_info("  %-4s %-28s %-14s %-16s %s", marks[r->status], r->name, r->value != NULL ? r->value : "-",

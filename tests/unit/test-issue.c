@@ -48,7 +48,7 @@ setup(struct gate *g, struct config *cfg)
 	cfg->ctx.ref_name = str("main");
 	cfg->ctx.actor = str("octocat");
 	gate_init(g, cfg, NULL);
-	g->result = "failed";
+	g->result = GATE_FAILED;
 	g->commit.sha = xstrdup(SHA);
 	g->commit.short_sha = xstrndup(SHA, 7);
 	g->commit.author = xstrdup("Zoë Ångström");
@@ -119,19 +119,19 @@ test_issue__title(void)
 	t = issue_title(&g);
 	is_str(t, "Deployment failed: production atom @ 1a2b3c4", "failed: nothing rolled back");
 	free(t);
-	g.result = "rolled-back";
+	g.result = GATE_ROLLED_BACK;
 	g.rollback.outcome = ROLLBACK_DONE;
 	t = issue_title(&g);
 	is_str(t, "Deployment rolled back: production atom @ 1a2b3c4", "rolled back");
 	free(t);
-	g.result = "rollback-failed";
+	g.result = GATE_ROLLBACK_FAILED;
 	t = issue_title(&g);
 	is_str(t, "Deployment rollback failed: production atom @ 1a2b3c4", "rollback failed");
 	free(t);
 	free(g.commit.sha);
 	free(g.commit.short_sha);
 	g.commit.sha = g.commit.short_sha = NULL;
-	g.result = "failed";
+	g.result = GATE_FAILED;
 	t = issue_title(&g);
 	is_str(t, "Deployment failed: production atom", "no commit: no '@'");
 	free(t);
@@ -193,7 +193,7 @@ test_issue__body(void)
 	issue_draft_dispose(&d);
 
 	/* a rollback that happened */
-	g.result = "rolled-back";
+	g.result = GATE_ROLLED_BACK;
 	g.rollback.outcome = ROLLBACK_DONE;
 	g.rollback.enabled = true;
 	g.rollback.n = 1;
@@ -299,7 +299,7 @@ test_issue__slack(void)
 	free(payload);
 	slack_message_dispose(&m);
 
-	g.result = "passed";
+	g.result = GATE_PASSED;
 	issue_slack_build(&m, &g);
 	is_str(m.header, "Passed: production / atom", "passed header");
 	ok(m.n_fields <= 3, "passed message is short: %zu fields", m.n_fields);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Records the undo fixtures of tests/unit/test-rollback-plan.c from real kubectl 1.20.
+"""Records the undo fixtures of tests/unit/test-kubectl.c from real kubectl 1.20.
 
 For each case: a state built with tests/servers/kube.py's make_history (plus hand-made twists),
 served by a fresh kube.py; `kubectl rollout undo deployment/NAME [--to-revision=N]` runs against it;

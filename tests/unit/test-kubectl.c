@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The undo plan against what real kubectl 1.20 did on the same objects (tests/data/k8s/undo-*.json,
- * recorded by tests/data/k8s/record.py), and the other pure Kubernetes functions.
+ * recorded by tests/data/k8s/record.py), and kubectl's other rules (src/kubectl.c): selectors,
+ * semantic equality, rollout status. Linked with kubectl.c and the base modules only.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "clients/k8s.h"
 #include "jsonh.h"
+#include "kubectl.h"
 #include "tap.h"
 #include "util.h"
 
@@ -45,7 +46,7 @@ parse(const char *text)
 
 struct run {
 	struct json_object *fixture;
-	struct k8s_undo_plan plan;
+	struct kubectl_undo_plan plan;
 	struct json_object *patch;   /* ours, parsed */
 	struct json_object *kubectl; /* kubectl's patch, or NULL */
 	const char *output;
@@ -65,7 +66,7 @@ run_case(struct run *r, const char *name)
 		return false;
 	}
 	(void)jsonh_get_int(&to, r->fixture, "to_revision");
-	if (!ok(k8s_undo_plan(&r->plan, jsonh_member(r->fixture, "deployment"), jsonh_member(r->fixture, "replicasets"),
+	if (!ok(kubectl_deployment_undo_plan(&r->plan, jsonh_member(r->fixture, "deployment"), jsonh_member(r->fixture, "replicasets"),
 			      (long)to, &err) == 0,
 		"%s: planned (%s)", name, err.msg)) {
 		return false;
@@ -86,7 +87,7 @@ run_case(struct run *r, const char *name)
 static void
 run_dispose(struct run *r)
 {
-	k8s_undo_plan_dispose(&r->plan);
+	kubectl_undo_plan_dispose(&r->plan);
 	json_object_put(r->patch);
 	json_object_put(r->fixture);
 }
@@ -114,7 +115,7 @@ same_as_kubectl(const struct run *r, const char *name)
 		struct json_object *theirs = json_object_array_get_idx(r->kubectl, i);
 		is_str(jsonh_get_string_or(mine, "op", ""), jsonh_get_string_or(theirs, "op", "?"), "%s: op %zu", name, i);
 		is_str(jsonh_get_string_or(mine, "path", ""), jsonh_get_string_or(theirs, "path", "?"), "%s: path %zu", name, i);
-		if (!ok(k8s_json_semantic_equal(jsonh_member(mine, "value"), jsonh_member(theirs, "value")),
+		if (!ok(kubectl_semantic_equal(jsonh_member(mine, "value"), jsonh_member(theirs, "value")),
 			"%s: value of %s equals kubectl's", name, jsonh_get_string_or(theirs, "path", "?"))) {
 			printf("#   ours:    %s\n#   kubectl: %s\n", jsonh_to_string(jsonh_member(mine, "value"), false),
 			       jsonh_to_string(jsonh_member(theirs, "value"), false));
@@ -139,7 +140,7 @@ test_plan__kubectl_fixtures(void)
 	for (i = 0; patched[i] != NULL; i++) {
 		if (run_case(&r, patched[i])) {
 			is_int(r.rc, 0, "%s: kubectl succeeded", patched[i]);
-			is_int(r.plan.verdict, K8S_UNDO_PATCH, "%s: verdict patch", patched[i]);
+			is_int(r.plan.verdict, KUBECTL_UNDO_PATCH, "%s: verdict patch", patched[i]);
 			same_as_kubectl(&r, patched[i]);
 		}
 		run_dispose(&r);
@@ -156,7 +157,7 @@ test_plan__targets(void)
 		is_int(r.plan.revision_target, 1, "history: previous is 1");
 		is_str(r.plan.images_current, "registry.example.com/acme/atom:v2", "history: image under test");
 		is_str(r.plan.images_target, "registry.example.com/acme/atom:v1", "history: image restored");
-		ok(strstr(r.plan.patch, K8S_HASH_LABEL) == NULL, "history: no pod-template-hash in the patch");
+		ok(strstr(r.plan.patch, KUBECTL_HASH_LABEL) == NULL, "history: no pod-template-hash in the patch");
 	}
 	run_dispose(&r);
 	if (run_case(&r, "sparse")) {
@@ -202,25 +203,25 @@ test_plan__refusals(void)
 	struct run r;
 
 	if (run_case(&r, "first-deploy")) {
-		is_int(r.plan.verdict, K8S_UNDO_NO_HISTORY, "first deployment: no history");
+		is_int(r.plan.verdict, KUBECTL_UNDO_NO_HISTORY, "first deployment: no history");
 		is_int(r.rc, 1, "kubectl failed too");
 		ok(strstr(r.output, r.plan.message) != NULL, "same words as kubectl: %s", r.plan.message);
 		ok(r.plan.patch == NULL, "no patch");
 	}
 	run_dispose(&r);
 	if (run_case(&r, "sparse-to-9")) {
-		is_int(r.plan.verdict, K8S_UNDO_NOT_FOUND, "to-revision 9: not found");
+		is_int(r.plan.verdict, KUBECTL_UNDO_NOT_FOUND, "to-revision 9: not found");
 		ok(strstr(r.output, r.plan.message) != NULL, "same words as kubectl: %s", r.plan.message);
 	}
 	run_dispose(&r);
 	if (run_case(&r, "paused")) {
-		is_int(r.plan.verdict, K8S_UNDO_PAUSED, "paused: refused");
+		is_int(r.plan.verdict, KUBECTL_UNDO_PAUSED, "paused: refused");
 		ok(strstr(r.output, r.plan.message) != NULL, "same words as kubectl: %s", r.plan.message);
 		is_int(r.plan.revision_target, 1, "the target is still known");
 	}
 	run_dispose(&r);
 	if (run_case(&r, "matches")) {
-		is_int(r.plan.verdict, K8S_UNDO_MATCHES, "template already matches: skipped");
+		is_int(r.plan.verdict, KUBECTL_UNDO_MATCHES, "template already matches: skipped");
 		ok(r.kubectl == NULL && r.rc == 0, "kubectl sent nothing and succeeded");
 		/* kubectl 1.20 prints the to-revision flag (0); we say which revision */
 		is_str(r.plan.message, "skipped rollback (current template already matches revision 2)", "message");
@@ -249,11 +250,11 @@ rs_json(const char *name, const char *ts, const char *rev, const char *image, co
 }
 
 static long
-plan_target(const char *const *rss, size_t n, long to, const char **image_out, enum k8s_undo_verdict *verdict)
+plan_target(const char *const *rss, size_t n, long to, const char **image_out, enum kubectl_undo_verdict *verdict)
 {
 	struct json_object *dep = parse(dep_json);
 	struct json_object *list = json_object_new_array();
-	struct k8s_undo_plan p;
+	struct kubectl_undo_plan p;
 	struct error err = ERROR_INIT;
 	static char image[64];
 	long target;
@@ -262,14 +263,14 @@ plan_target(const char *const *rss, size_t n, long to, const char **image_out, e
 	for (i = 0; i < n; i++) {
 		json_object_array_add(list, parse(rss[i]));
 	}
-	if (k8s_undo_plan(&p, dep, list, to, &err) < 0) {
+	if (kubectl_deployment_undo_plan(&p, dep, list, to, &err) < 0) {
 		printf("# plan failed: %s\n", err.msg);
 	}
 	target = p.revision_target;
 	(void)snprintf(image, sizeof(image), "%s", p.images_target != NULL ? p.images_target : "");
 	*image_out = image;
 	*verdict = p.verdict;
-	k8s_undo_plan_dispose(&p);
+	kubectl_undo_plan_dispose(&p);
 	json_object_put(dep);
 	json_object_put(list);
 	return target;
@@ -287,7 +288,7 @@ test_plan__ordering(void)
 	char *missing = rs_json("g", "2024-01-07T00:00:00Z", NULL, "w:none", "D");
 	char *other = rs_json("h", "2024-01-08T00:00:00Z", "9", "w:9", "E");
 	const char *image;
-	enum k8s_undo_verdict v;
+	enum kubectl_undo_verdict v;
 
 	{
 		const char *const rss[] = { c, a, b };
@@ -301,7 +302,7 @@ test_plan__ordering(void)
 	{
 		const char *const rss[] = { a, bad };
 		is_int(plan_target(rss, 2, 0, &image, &v), 0, "an unparsable revision is skipped");
-		is_int(v, K8S_UNDO_NO_HISTORY, "so there is no history");
+		is_int(v, KUBECTL_UNDO_NO_HISTORY, "so there is no history");
 	}
 	{
 		const char *const rss[] = { a, plus };
@@ -310,12 +311,12 @@ test_plan__ordering(void)
 	{
 		const char *const rss[] = { a, zero };
 		plan_target(rss, 2, 0, &image, &v);
-		is_int(v, K8S_UNDO_NO_HISTORY, "an empty revision annotation is not a number: skipped");
+		is_int(v, KUBECTL_UNDO_NO_HISTORY, "an empty revision annotation is not a number: skipped");
 	}
 	{
 		const char *const rss[] = { a, missing };
 		is_int(plan_target(rss, 2, 0, &image, &v), 0, "a missing revision annotation is revision 0");
-		is_int(v, K8S_UNDO_PATCH, "and still a candidate, as in kubectl");
+		is_int(v, KUBECTL_UNDO_PATCH, "and still a candidate, as in kubectl");
 		is_str(image, "w:none", "its image");
 	}
 	{
@@ -325,7 +326,7 @@ test_plan__ordering(void)
 	{
 		const char *const rss[] = { a, b };
 		is_int(plan_target(rss, 2, 5, &image, &v), 5, "to-revision equal to the current one");
-		is_int(v, K8S_UNDO_MATCHES, "is skipped: the template already matches");
+		is_int(v, KUBECTL_UNDO_MATCHES, "is skipped: the template already matches");
 	}
 	free(a);
 	free(b);
@@ -352,17 +353,17 @@ test_selector__format(void)
 	struct error err = ERROR_INIT;
 	char *text = NULL;
 
-	is_int(k8s_selector_format(&text, s, &err), 0, "selector formats");
+	is_int(kubectl_selector_format(&text, s, &err), 0, "selector formats");
 	is_str(text, "app=atom,tier=web,env in (canary,prod),zone notin (b),team,!old", "selector text (values sorted)");
 	free(text);
 	text = NULL;
-	is_int(k8s_selector_format(&text, bad, &err), ERR_PARSE, "unknown operator refused");
-	is_int(k8s_selector_format(&text, NULL, &err), ERR_PARSE, "no selector refused");
-	ok(k8s_selector_matches(s, yes), "labels match");
-	ok(!k8s_selector_matches(s, no1), "In not satisfied");
-	ok(!k8s_selector_matches(s, no2), "DoesNotExist not satisfied");
-	ok(!k8s_selector_matches(s, no3), "NotIn not satisfied");
-	ok(!k8s_selector_matches(bad, yes), "an unusable selector matches nothing");
+	is_int(kubectl_selector_format(&text, bad, &err), ERR_PARSE, "unknown operator refused");
+	is_int(kubectl_selector_format(&text, NULL, &err), ERR_PARSE, "no selector refused");
+	ok(kubectl_selector_matches(s, yes), "labels match");
+	ok(!kubectl_selector_matches(s, no1), "In not satisfied");
+	ok(!kubectl_selector_matches(s, no2), "DoesNotExist not satisfied");
+	ok(!kubectl_selector_matches(s, no3), "NotIn not satisfied");
+	ok(!kubectl_selector_matches(bad, yes), "an unusable selector matches nothing");
 	json_object_put(s);
 	json_object_put(bad);
 	json_object_put(yes);
@@ -380,11 +381,11 @@ test_semantic__equal(void)
 	struct json_object *c = parse("{\"metadata\":{\"labels\":{\"app\":\"x\"}},\"spec\":{\"n\":1,\"list\":[2,1]}}");
 	struct json_object *d = parse("{\"metadata\":{\"labels\":{\"app\":\"x\"}},\"spec\":{\"n\":true,\"list\":[1,2]}}");
 
-	ok(!k8s_json_semantic_equal(a, b), "the hash label counts for plain equality");
-	ok(k8s_template_equal_ignore_hash(a, b), "equal ignoring pod-template-hash, null, {} and [], 1 == 1.0");
-	ok(!k8s_template_equal_ignore_hash(a, c), "array order matters");
-	ok(!k8s_template_equal_ignore_hash(b, d), "true is not 1");
-	ok(k8s_json_semantic_equal(NULL, b == NULL ? NULL : jsonh_member(b, "nothing")), "absent equals absent");
+	ok(!kubectl_semantic_equal(a, b), "the hash label counts for plain equality");
+	ok(kubectl_deployment_template_equal(a, b), "equal ignoring pod-template-hash, null, {} and [], 1 == 1.0");
+	ok(!kubectl_deployment_template_equal(a, c), "array order matters");
+	ok(!kubectl_deployment_template_equal(b, d), "true is not 1");
+	ok(kubectl_semantic_equal(NULL, b == NULL ? NULL : jsonh_member(b, "nothing")), "absent equals absent");
 	json_object_put(a);
 	json_object_put(b);
 	json_object_put(c);
@@ -394,36 +395,36 @@ test_semantic__equal(void)
 static void
 test_rollout__judge(void)
 {
-	struct k8s_rollout r;
+	struct kubectl_deployment_status r;
 	char msg[128];
 
 	memset(&r, 0, sizeof(r));
 	r.generation = 3;
 	r.observed_generation = 2;
-	is_int(k8s_rollout_judge(&r, msg, sizeof(msg)), K8S_ROLLOUT_WAITING, "not observed: waiting");
+	is_int(kubectl_deployment_rollout_judge(&r, msg, sizeof(msg)), KUBECTL_ROLLOUT_WAITING, "not observed: waiting");
 	is_str(msg, "waiting for the deployment spec update to be observed", "message");
 	r.observed_generation = 3;
 	r.has_spec_replicas = true;
 	r.spec_replicas = 2;
 	r.replicas = 3;
 	r.updated = 1;
-	is_int(k8s_rollout_judge(&r, msg, sizeof(msg)), K8S_ROLLOUT_WAITING, "updating");
+	is_int(kubectl_deployment_rollout_judge(&r, msg, sizeof(msg)), KUBECTL_ROLLOUT_WAITING, "updating");
 	is_str(msg, "1 out of 2 new replicas have been updated", "message");
 	r.updated = 2;
-	is_int(k8s_rollout_judge(&r, msg, sizeof(msg)), K8S_ROLLOUT_WAITING, "old pending");
+	is_int(kubectl_deployment_rollout_judge(&r, msg, sizeof(msg)), KUBECTL_ROLLOUT_WAITING, "old pending");
 	is_str(msg, "1 old replicas are pending termination", "message");
 	r.replicas = 2;
 	r.available = 1;
-	is_int(k8s_rollout_judge(&r, msg, sizeof(msg)), K8S_ROLLOUT_WAITING, "available pending");
+	is_int(kubectl_deployment_rollout_judge(&r, msg, sizeof(msg)), KUBECTL_ROLLOUT_WAITING, "available pending");
 	is_str(msg, "1 of 2 updated replicas are available", "message");
 	r.available = 2;
-	is_int(k8s_rollout_judge(&r, msg, sizeof(msg)), K8S_ROLLOUT_DONE, "complete");
+	is_int(kubectl_deployment_rollout_judge(&r, msg, sizeof(msg)), KUBECTL_ROLLOUT_DONE, "complete");
 	r.available = 1;
 	r.deadline_exceeded = true;
-	is_int(k8s_rollout_judge(&r, msg, sizeof(msg)), K8S_ROLLOUT_FAILED, "deadline exceeded fails at once");
+	is_int(kubectl_deployment_rollout_judge(&r, msg, sizeof(msg)), KUBECTL_ROLLOUT_FAILED, "deadline exceeded fails at once");
 	is_str(msg, "exceeded its progress deadline", "message");
 	r.observed_generation = 2;
-	is_int(k8s_rollout_judge(&r, msg, sizeof(msg)), K8S_ROLLOUT_WAITING,
+	is_int(kubectl_deployment_rollout_judge(&r, msg, sizeof(msg)), KUBECTL_ROLLOUT_WAITING,
 	       "an old deadline condition does not count before the new generation is observed");
 }
 
@@ -434,9 +435,9 @@ test_rollout__read(void)
 				      "\"spec\":{\"replicas\":3},\"status\":{\"observedGeneration\":5,\"replicas\":4,"
 				      "\"updatedReplicas\":3,\"availableReplicas\":2,\"conditions\":[{\"type\":\"Available\","
 				      "\"reason\":\"ProgressDeadlineExceeded\"},{\"type\":\"Progressing\",\"reason\":\"ReplicaSetUpdated\"}]}}");
-	struct k8s_rollout r;
+	struct kubectl_deployment_status r;
 
-	k8s_rollout_read(&r, d);
+	kubectl_deployment_status_read(&r, d);
 	is_int(r.generation, 5, "generation");
 	is_int(r.observed_generation, 5, "observedGeneration");
 	ok(r.has_spec_replicas && r.spec_replicas == 3, "spec.replicas");
