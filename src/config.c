@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "log.h"
@@ -464,6 +465,79 @@ config_parse_list(char ***out, const char *s, struct error *err)
 		}
 	}
 	*out = items;
+	return 0;
+}
+
+int
+config_parse_workload(const char **kind_out, const char **name_out, const char *item, struct error *err)
+{
+	static const struct {
+		const char *word;
+		const char *kind;
+	} kinds[] = {
+		{ "deployment", "deployment" },   { "deployments", "deployment" },   { "deploy", "deployment" },
+		{ "statefulset", "statefulset" }, { "statefulsets", "statefulset" }, { "sts", "statefulset" },
+		{ "daemonset", "daemonset" },     { "daemonsets", "daemonset" },     { "ds", "daemonset" },
+		{ "deployment.apps", "deployment" }, { "statefulset.apps", "statefulset" },
+		{ "daemonset.apps", "daemonset" },
+	};
+	const char *slash = strchr(item, '/');
+	size_t i, n;
+
+	if (slash == NULL) {
+		*kind_out = "deployment";
+		*name_out = item;
+		return 0;
+	}
+	n = (size_t)(slash - item);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strlen(kinds[i].word) == n && strncasecmp(item, kinds[i].word, n) == 0) {
+			*kind_out = kinds[i].kind;
+			*name_out = slash + 1;
+			return 0;
+		}
+	}
+	return error_set(err, ERR_CONFIG,
+			 "unknown kind '%.*s' (expected deployment, statefulset or daemonset, or deploy, sts, ds)",
+			 (int)(n > 40 ? 40 : n), item);
+}
+
+static void quote_value(struct buf *b, const char *value);
+
+/* "sts/db" items into names and kinds; the same workload named twice counts once */
+static int
+workloads_split(struct config *cfg, struct error *err)
+{
+	char **names = NULL;
+	const char **kinds;
+	size_t i, j, n = strv_len(cfg->deployments), m = 0;
+
+	kinds = xcalloc(n + 1, sizeof(*kinds));
+	for (i = 0; i < n; i++) {
+		const char *kind, *name;
+		struct error sub = ERROR_INIT;
+		bool dup = false;
+		if (config_parse_workload(&kind, &name, cfg->deployments[i], &sub) < 0) {
+			struct buf b = BUF_INIT;
+			quote_value(&b, cfg->deployments[i]);
+			(void)error_set(err, ERR_CONFIG, "invalid input 'deployment': %s in '%s'", sub.msg, buf_str(&b));
+			buf_dispose(&b);
+			strv_free(names);
+			free(kinds);
+			return ERR_CONFIG;
+		}
+		for (j = 0; j < m; j++) {
+			dup = dup || (kinds[j] == kind && strcmp(names[j], name) == 0);
+		}
+		if (!dup) {
+			strv_push(&names, xstrdup(name));
+			kinds[m++] = kind;
+		}
+	}
+	strv_free(cfg->deployments);
+	free(cfg->workload_kinds);
+	cfg->deployments = names;
+	cfg->workload_kinds = kinds;
 	return 0;
 }
 
@@ -984,6 +1058,9 @@ config_load(struct config *cfg, struct error *err)
 	if (cfg->rollback && cfg->deployments == NULL) {
 		return error_set(err, ERR_CONFIG, "invalid input 'deployment': expected at least one Deployment name when 'rollback' is true");
 	}
+	if (workloads_split(cfg, err) < 0) {
+		return ERR_CONFIG;
+	}
 	for (i = 0; cfg->deployments != NULL && cfg->deployments[i] != NULL; i++) {
 		const char *d = cfg->deployments[i];
 		size_t j, n = strlen(d);
@@ -1067,6 +1144,7 @@ config_dispose(struct config *cfg)
 	free(cfg->kube_context);
 	free(cfg->namespace);
 	strv_free(cfg->deployments);
+	free(cfg->workload_kinds);
 	secret_free(cfg->github_token);
 	strv_free(cfg->issue_labels);
 	secret_free(cfg->slack_webhook_url);

@@ -110,7 +110,8 @@ struct config {
 	char *kubeconfig; /* content as given (base64 or YAML), NULL if unset */
 	char *kube_context;
 	char *namespace;
-	char **deployments;
+	char **deployments;            /* workload names, in input order */
+	const char **workload_kinds;   /* per name: "deployment", "statefulset" or "daemonset" (static) */
 	long to_revision; /* 0: previous */
 	int64_t rollback_timeout_ms;
 
@@ -157,6 +158,12 @@ int config_parse_endpoints(struct endpoint **out, size_t *n_out, const char *s, 
 int config_parse_token_path(char ***out, const char *s, struct error *err);
 int config_parse_status_set(struct status_set *out, const char *s, struct error *err);
 int config_parse_list(char ***out, const char *s, struct error *err);
+/*
+ * a workload item: "NAME" (a Deployment) or "KIND/NAME" with KIND deployment, statefulset, daemonset
+ * (any case; plurals and deploy, sts, ds too). *kind_out is static, *name_out points into item.
+ * Returns 0 or ERR_CONFIG naming the unknown kind
+ */
+int config_parse_workload(const char **kind_out, const char **name_out, const char *item, struct error *err);
 bool status_set_matches(const struct status_set *set, long status);
 void endpoints_free(struct endpoint *e, size_t n);
 /* formats a duration for people: 250ms, 10s, 2m30s */

@@ -39,7 +39,8 @@ enum rollback_outcome {
 };
 
 struct rollback_entry {
-	char *deployment;
+	const char *kind;      /* "deployment", "statefulset", "daemonset" (static) */
+	char *deployment;      /* the workload's name (the report's field keeps its first name) */
 	char *namespace;
 	long revision_before;  /* under test, at preflight */
 	long revision_target;  /* what undo restores (its number before renumbering) */

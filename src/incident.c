@@ -28,9 +28,9 @@ incident_workloads(const struct config *cfg)
 	size_t i;
 
 	for (i = 0; cfg->deployments != NULL && cfg->deployments[i] != NULL; i++) {
-		const char *d = cfg->deployments[i];
-		/* a bare name is a Deployment; KIND/NAME items are already canonical */
-		strv_push(&out, strchr(d, '/') != NULL ? xstrdup(d) : xasprintf("deployment/%s", d));
+		/* canonical: "deployment/atom" whether the input said "atom", "deploy/atom" or "Deployment/atom" */
+		const char *kind = cfg->workload_kinds != NULL ? cfg->workload_kinds[i] : "deployment";
+		strv_push(&out, xasprintf("%s/%s", kind, cfg->deployments[i]));
 	}
 	if (out != NULL) {
 		qsort(out, strv_len(out), sizeof(*out), compare_strings);

@@ -175,9 +175,9 @@ deployment_namespace(const struct gate *g, const char *deployment)
 }
 
 static void
-kubectl(struct buf *b, const char *verb, const char *deployment, const char *ns, const char *tail)
+kubectl(struct buf *b, const char *verb, const char *kind, const char *deployment, const char *ns, const char *tail)
 {
-	char *ref = xasprintf("deployment/%s", deployment);
+	char *ref = xasprintf("%s/%s", kind, deployment);
 
 	buf_printf(b, "kubectl %s ", verb);
 	shell_word(b, ref);
@@ -470,11 +470,12 @@ render_investigate(struct buf *b, const struct gate *g)
 	buf_puts(b, "Revisions, the one running now, and the last hour of logs:\n\n");
 	for (i = 0; cfg->deployments != NULL && cfg->deployments[i] != NULL && i < MAX_LISTED_DEPLOYMENTS; i++) {
 		const char *d = cfg->deployments[i];
+		const char *kind = cfg->workload_kinds != NULL ? cfg->workload_kinds[i] : "deployment";
 		const char *ns = deployment_namespace(g, d);
-		kubectl(&cmds, "rollout history", d, ns, "");
-		kubectl(&cmds, "logs", d, ns, " --since=1h");
+		kubectl(&cmds, "rollout history", kind, d, ns, "");
+		kubectl(&cmds, "logs", kind, d, ns, " --since=1h");
 		if (!rolled_back(g) && !cfg->dry_run) {
-			kubectl(&cmds, "rollout undo", d, ns, "   # not rolled back automatically: by hand, if needed");
+			kubectl(&cmds, "rollout undo", kind, d, ns, "   # not rolled back automatically: by hand, if needed");
 		}
 	}
 	if (cmds.len == 0) {

@@ -98,6 +98,7 @@ rollback_json(const struct gate *g)
 		const struct rollback_entry *e = &g->rollback.items[i];
 		struct json_object *d = json_object_new_object();
 		add_opt_string(d, "deployment", e->deployment);
+		add_opt_string(d, "kind", e->kind);
 		add_opt_string(d, "namespace", e->namespace);
 		jsonh_add(d, "revision_before", e->revision_before > 0 ? json_object_new_int64(e->revision_before) : NULL);
 		jsonh_add(d, "revision_target", e->revision_target > 0 ? json_object_new_int64(e->revision_target) : NULL);
