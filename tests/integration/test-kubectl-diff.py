@@ -241,6 +241,7 @@ with service("healthy", {"routes": {"GET /api/projects": {"status": 500}}}) as s
                     t.eq(ours, theirs, "%s: our patch is kubectl's (the revision's data), but for the guard" % tag)
                     t.ok(list(guard) == ["resourceVersion"] and guard["resourceVersion"].isdigit(),
                          "%s: the guard is metadata.resourceVersion" % tag, json.dumps(guard))
-                    t.eq(pb[-1]["headers"].get("Content-Type"), pa[-1]["headers"].get("Content-Type"),
-                         "%s: the same patch type (%s)" % (tag, pa[-1]["headers"].get("Content-Type")))
+                    ctype = [{h.lower(): v for h, v in q["headers"].items()}.get("content-type") for q in (pb[-1], pa[-1])]
+                    t.eq(ctype, ["application/strategic-merge-patch+json"] * 2,
+                         "%s: the same patch type as kubectl (strategic merge)" % tag)
 t.done()

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Stand-in Kubernetes API server (apps/v1 Deployments and ReplicaSets).
+"""Stand-in Kubernetes API server (apps/v1 Deployments, ReplicaSets, StatefulSets, DaemonSets and
+ControllerRevisions).
 
 Good enough that real kubectl 1.20 runs `rollout undo`, `rollout undo --to-revision`,
 `rollout undo --dry-run=server`, `rollout status`, `rollout history` and `rollout pause`
@@ -21,6 +22,8 @@ Control endpoints (never recorded, never need the token):
     POST /_test/deploy     {"name","namespace","image"|"tag","change_cause"}: a newer deploy
                            lands (template changes; the controller makes a new revision)
     POST /_test/delete     {"kind","name","namespace"}: delete an object (watchers see DELETED)
+    POST /_test/touch      {"kind","name","namespace"}: a status-only write (new resourceVersion)
+    (/_test/deploy takes "kind" too: StatefulSet, DaemonSet)
 
 API served:
     /api (APIVersions with no versions: kubectl then skips /api/v1, whose empty resource list
@@ -1584,6 +1587,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_body(200, {"ok": True, "config": srv.config})
             if path == "/_test/deploy":
                 return self.send_body(200, srv.deploy(**data))
+            if path == "/_test/touch":
+                return self.send_body(200, srv.touch(**data))
             if path == "/_test/delete":
                 kind = data.get("kind", "Deployment")
                 return self.send_body(200, srv.store.delete(kind, data.get("namespace", "default"), data["name"]))
@@ -1946,12 +1951,22 @@ class Server(ThreadingHTTPServer):
                 return dict(f)
         return None
 
-    def deploy(self, name="atom", namespace="default", image=None, tag=None, change_cause=None):
+    def touch(self, kind, name, namespace="default"):
+        """A status-only write (what a controller does all the time): a new resourceVersion, the
+        same generation."""
+        with self.store.cond:
+            o = self.store.get(kind, namespace, name)
+            if o is None:
+                raise not_found(RESOURCE_OF[kind], name)
+            o.setdefault("status", {})["touches"] = o["status"].get("touches", 0) + 1
+            return self.store.update(o)
+
+    def deploy(self, name="atom", namespace="default", image=None, tag=None, change_cause=None, kind="Deployment"):
         """A newer deploy lands: change the first container's image (tag also sets env CHANGE)."""
         with self.store.cond:
-            d = self.store.get("Deployment", namespace, name)
+            d = self.store.get(kind, namespace, name)
             if d is None:
-                raise not_found("deployments", name)
+                raise not_found(RESOURCE_OF[kind], name)
             old = copy.deepcopy(d)
             c = d["spec"]["template"]["spec"]["containers"][0]
             if tag is not None:
@@ -1965,7 +1980,8 @@ class Server(ThreadingHTTPServer):
                 raise ValueError("deploy needs image or tag")
             if change_cause is None:
                 change_cause = "deploy %s" % (tag if tag is not None else image)
-            d["metadata"].setdefault("annotations", {})[CHANGE_CAUSE] = change_cause
+            if kind == "Deployment":
+                d["metadata"].setdefault("annotations", {})[CHANGE_CAUSE] = change_cause
             d = prepare_update(d, old)
             return self.store.update(d)
 
@@ -2014,6 +2030,9 @@ class Running:
 
     def deploy(self, **kw):
         return self.call("POST", "/_test/deploy", kw)[1]
+
+    def touch(self, **kw):
+        return self.call("POST", "/_test/touch", kw)[1]
 
     def find(self, kind, name, namespace="default"):
         for o in self.state()["items"]:
