@@ -1069,7 +1069,7 @@ config_load(struct config *cfg, struct error *err)
 				break;
 			}
 		}
-		if (j < n || n > 253 || d[0] == '-' || d[0] == '.') {
+		if (j < n || n == 0 || n > 253 || d[0] == '-' || d[0] == '.') {
 			struct buf b = BUF_INIT;
 			quote_value(&b, d);
 			(void)error_set(err, ERR_CONFIG,
