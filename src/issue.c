@@ -198,26 +198,13 @@ rolled_back(const struct gate *g)
 
 /* --- the issue body ----------------------------------------------------------------------- */
 
+/* the commit row (linked short SHA and subject), its author and its time */
 static void
-render_facts(struct buf *b, const struct gate *g)
+render_commit_rows(struct buf *b, const struct gate *g)
 {
-	const struct config *cfg = g->cfg;
 	char *commit_url = gate_commit_url(g);
-	char *run_url = gate_run_url(g);
 
-	buf_puts(b, "| | |\n|---|---|\n| Result | ");
-	md_code(b, gate_result_name(g->result));
-	if (cfg->dry_run) {
-		buf_puts(b, " (dry run: nothing was changed)");
-	}
-	buf_puts(b, " |\n| Environment | ");
-	md_escape(b, cfg->environment);
-	buf_puts(b, cfg->production ? " (production limits)" : " (staging limits)");
-	buf_puts(b, " |\n| Service | ");
-	md_code(b, cfg->url);
-	buf_puts(b, " |\n| Deployment | ");
-	md_code(b, first_deployment(cfg));
-	buf_puts(b, " |\n| Commit | ");
+	buf_puts(b, "| Commit | ");
 	if (g->commit.sha != NULL) {
 		if (commit_url != NULL) {
 			buf_puts(b, "[");
@@ -252,6 +239,16 @@ render_facts(struct buf *b, const struct gate *g)
 		time_format_utc(t, sizeof(t), g->commit.time * 1000);
 		buf_printf(b, "| Committed | %s |\n", t);
 	}
+	free(commit_url);
+}
+
+/* the ref, the workflow run and who started it */
+static void
+render_run_rows(struct buf *b, const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	char *run_url = gate_run_url(g);
+
 	if (cfg->ctx.ref_name != NULL) {
 		buf_puts(b, "| Ref | ");
 		md_code(b, cfg->ctx.ref_name);
@@ -268,9 +265,30 @@ render_facts(struct buf *b, const struct gate *g)
 		md_escape(b, cfg->ctx.actor);
 		buf_puts(b, " |\n");
 	}
-	buf_puts(b, "\n");
-	free(commit_url);
 	free(run_url);
+}
+
+static void
+render_facts(struct buf *b, const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+
+	buf_puts(b, "| | |\n|---|---|\n| Result | ");
+	md_code(b, gate_result_name(g->result));
+	if (cfg->dry_run) {
+		buf_puts(b, " (dry run: nothing was changed)");
+	}
+	buf_puts(b, " |\n| Environment | ");
+	md_escape(b, cfg->environment);
+	buf_puts(b, cfg->production ? " (production limits)" : " (staging limits)");
+	buf_puts(b, " |\n| Service | ");
+	md_code(b, cfg->url);
+	buf_puts(b, " |\n| Deployment | ");
+	md_code(b, first_deployment(cfg));
+	buf_puts(b, " |\n");
+	render_commit_rows(b, g);
+	render_run_rows(b, g);
+	buf_puts(b, "\n");
 }
 
 static void
@@ -390,55 +408,55 @@ render_managers(struct buf *b, const struct gate *g)
 	buf_dispose(&cmds);
 }
 
+/* one workload of the rollback table: what it ran, what it runs now, what happened */
 static void
-render_rollback(struct buf *b, const struct gate *g)
+render_rollback_row(struct buf *b, const struct rollback_entry *e)
 {
-	char *line = rollback_line(g);
-	size_t i;
-	bool recovery = false;
-
-	buf_puts(b, "### Rollback\n\n");
-	md_escape(b, line);
-	buf_puts(b, "\n\n");
-	free(line);
-	if (g->rollback.n > 0) {
-		buf_puts(b, "| Deployment | Namespace | Outcome | Revision | Images | Detail |\n|---|---|---|---|---|---|\n");
-		for (i = 0; i < g->rollback.n && i < MAX_LISTED_DEPLOYMENTS; i++) {
-			const struct rollback_entry *e = &g->rollback.items[i];
-			buf_puts(b, "| ");
-			md_code(b, e->deployment != NULL ? e->deployment : "?");
-			buf_puts(b, " | ");
-			md_code(b, e->namespace != NULL ? e->namespace : "?");
-			buf_printf(b, " | %s | ", outcome_words(e->outcome));
-			if (e->revision_before > 0) {
-				buf_printf(b, "%ld -> ", e->revision_before);
-				if (e->revision_after > 0) {
-					buf_printf(b, "%ld", e->revision_after);
-				} else {
-					buf_puts(b, "unchanged");
-				}
-				if (e->revision_target > 0) {
-					buf_printf(b, " (restores %ld)", e->revision_target);
-				}
-			}
-			buf_puts(b, " | ");
-			if (e->images_before != NULL) {
-				md_code(b, e->images_before);
-				buf_puts(b, " -> ");
-				md_code(b, e->images_after != NULL ? e->images_after : "unchanged");
-			}
-			buf_puts(b, " | ");
-			md_escape(b, e->detail != NULL ? e->detail : "");
-			if (e->rollout_ms >= 0) {
-				char d[32];
-				duration_format(d, sizeof(d), e->rollout_ms);
-				buf_printf(b, "%s(rolled out in %s)", e->detail != NULL ? " " : "", d);
-			}
-			buf_puts(b, " |\n");
-		}
-		buf_puts(b, "\n");
+	buf_puts(b, "| ");
+	if (e->kind != NULL && strcmp(e->kind, "deployment") != 0) {
+		char *ref = xasprintf("%s/%s", e->kind, e->deployment != NULL ? e->deployment : "?");
+		md_code(b, ref);
+		free(ref);
+	} else {
+		md_code(b, e->deployment != NULL ? e->deployment : "?");
 	}
-	render_managers(b, g);
+	buf_puts(b, " | ");
+	md_code(b, e->namespace != NULL ? e->namespace : "?");
+	buf_printf(b, " | %s | ", outcome_words(e->outcome));
+	if (e->revision_before > 0) {
+		buf_printf(b, "%ld -> ", e->revision_before);
+		if (e->revision_after > 0) {
+			buf_printf(b, "%ld", e->revision_after);
+		} else {
+			buf_puts(b, "unchanged");
+		}
+		if (e->revision_target > 0) {
+			buf_printf(b, " (restores %ld)", e->revision_target);
+		}
+	}
+	buf_puts(b, " | ");
+	if (e->images_before != NULL) {
+		md_code(b, e->images_before);
+		buf_puts(b, " -> ");
+		md_code(b, e->images_after != NULL ? e->images_after : "unchanged");
+	}
+	buf_puts(b, " | ");
+	md_escape(b, e->detail != NULL ? e->detail : "");
+	if (e->rollout_ms >= 0) {
+		char d[32];
+		duration_format(d, sizeof(d), e->rollout_ms);
+		buf_printf(b, "%s(rolled out in %s)", e->detail != NULL ? " " : "", d);
+	}
+	buf_puts(b, " |\n");
+}
+
+/* the recovery checks, which judge the rollback rather than the release */
+static void
+render_recovery(struct buf *b, const struct gate *g)
+{
+	bool recovery = false;
+	size_t i;
+
 	for (i = 0; i < g->checks.n; i++) {
 		const struct check_result *r = g->checks.items[i];
 		if (r->phase != PHASE_RECOVERY) {
@@ -457,6 +475,27 @@ render_rollback(struct buf *b, const struct gate *g)
 	if (recovery) {
 		buf_puts(b, "\n");
 	}
+}
+
+static void
+render_rollback(struct buf *b, const struct gate *g)
+{
+	char *line = rollback_line(g);
+	size_t i;
+
+	buf_puts(b, "### Rollback\n\n");
+	md_escape(b, line);
+	buf_puts(b, "\n\n");
+	free(line);
+	if (g->rollback.n > 0) {
+		buf_puts(b, "| Deployment | Namespace | Outcome | Revision | Images | Detail |\n|---|---|---|---|---|---|\n");
+		for (i = 0; i < g->rollback.n && i < MAX_LISTED_DEPLOYMENTS; i++) {
+			render_rollback_row(b, &g->rollback.items[i]);
+		}
+		buf_puts(b, "\n");
+	}
+	render_managers(b, g);
+	render_recovery(b, g);
 }
 
 static void
@@ -754,51 +793,44 @@ slack_header(const struct gate *g)
 			 first_deployment(g->cfg));
 }
 
-void
-issue_slack_build(struct slack_message *out, const struct gate *g)
+/* a passing run's message: one sentence, the commit and the run */
+static void
+slack_passed(struct slack_message *out, const struct gate *g)
 {
-	const struct config *cfg = g->cfg;
 	struct buf b = BUF_INIT;
-	char *title = issue_title(g);
-	size_t i, n = 0;
 
-	memset(out, 0, sizeof(*out));
-	slack_escape(&b, title);
-	out->text = buf_steal(&b);
-	free(title);
-	out->header = slack_header(g);
-
-	if (!gate_result_failed(g->result)) {
-		buf_puts(&b, "The post-deploy gate passed for ");
-		slack_code(&b, first_deployment(cfg));
-		buf_puts(&b, " in ");
-		slack_escape(&b, cfg->environment);
-		buf_puts(&b, ".");
-		slack_message_add_section(out, buf_steal(&b));
-		add_commit_fields(out, g);
-		add_run_field(out, g);
-		out->context = xasprintf("atom-safety %s", PACKAGE_VERSION);
-		return;
-	}
-
-	buf_puts(&b, "The post-deploy gate failed for ");
-	slack_code(&b, first_deployment(cfg));
+	buf_puts(&b, "The post-deploy gate passed for ");
+	slack_code(&b, first_deployment(g->cfg));
 	buf_puts(&b, " in ");
-	slack_escape(&b, cfg->environment);
-	buf_puts(&b, rolled_back(g)                          ? ": *rolled back*."
-		     : g->result == GATE_ROLLBACK_FAILED ? ": *the rollback did not complete*."
-							 : ": nothing was rolled back.");
+	slack_escape(&b, g->cfg->environment);
+	buf_puts(&b, ".");
 	slack_message_add_section(out, buf_steal(&b));
-
 	add_commit_fields(out, g);
 	add_run_field(out, g);
-	if (g->notify.issue_url != NULL) {
-		char label[32];
-		(void)snprintf(label, sizeof(label), "#%ld", g->notify.issue_number);
-		slack_link(&b, g->notify.issue_url, label);
-		slack_message_add_field(out, field("Issue", buf_str(&b)));
-		buf_reset(&b);
+	out->context = xasprintf("atom-safety %s", PACKAGE_VERSION);
+}
+
+static void
+add_issue_field(struct slack_message *m, const struct gate *g)
+{
+	struct buf b = BUF_INIT;
+	char label[32];
+
+	if (g->notify.issue_url == NULL) {
+		return;
 	}
+	(void)snprintf(label, sizeof(label), "#%ld", g->notify.issue_number);
+	slack_link(&b, g->notify.issue_url, label);
+	slack_message_add_field(m, field("Issue", buf_str(&b)));
+	buf_dispose(&b);
+}
+
+static void
+add_failed_checks_field(struct slack_message *m, const struct gate *g)
+{
+	struct buf b = BUF_INIT;
+	size_t i, n = 0;
+
 	for (i = 0; i < g->checks.n; i++) {
 		const struct check_result *r = g->checks.items[i];
 		if (r->status == CHECK_FAIL && r->phase != PHASE_RECOVERY) {
@@ -810,36 +842,51 @@ issue_slack_build(struct slack_message *out, const struct gate *g)
 		}
 	}
 	if (n > 0) {
-		slack_message_add_field(out, field("Failed checks", buf_str(&b)));
+		slack_message_add_field(m, field("Failed checks", buf_str(&b)));
 	}
-	buf_reset(&b);
-	{
-		char *line = rollback_line(g);
-		slack_escape(&b, line);
-		free(line);
-		for (i = 0; i < g->rollback.n && i < 3; i++) {
-			const struct rollback_entry *e = &g->rollback.items[i];
-			buf_puts(&b, "\n");
-			slack_code(&b, e->deployment != NULL ? e->deployment : "?");
-			if (e->revision_before > 0) {
-				buf_printf(&b, " revision %ld", e->revision_before);
-				if (e->revision_after > 0) {
-					buf_printf(&b, " -> %ld", e->revision_after);
-				}
-			}
-			if (e->images_before != NULL && e->images_after != NULL) {
-				buf_puts(&b, ", ");
-				slack_code(&b, e->images_before);
-				buf_puts(&b, " -> ");
-				slack_code(&b, e->images_after);
+	buf_dispose(&b);
+}
+
+/* what the rollback did, then up to three workloads with their revisions and images */
+static void
+add_rollback_field(struct slack_message *m, const struct gate *g)
+{
+	struct buf b = BUF_INIT;
+	char *line = rollback_line(g);
+	size_t i;
+
+	slack_escape(&b, line);
+	free(line);
+	for (i = 0; i < g->rollback.n && i < 3; i++) {
+		const struct rollback_entry *e = &g->rollback.items[i];
+		buf_puts(&b, "\n");
+		slack_code(&b, e->deployment != NULL ? e->deployment : "?");
+		if (e->revision_before > 0) {
+			buf_printf(&b, " revision %ld", e->revision_before);
+			if (e->revision_after > 0) {
+				buf_printf(&b, " -> %ld", e->revision_after);
 			}
 		}
-		slack_message_add_field(out, field("Rollback", buf_str(&b)));
-		buf_reset(&b);
+		if (e->images_before != NULL && e->images_after != NULL) {
+			buf_puts(&b, ", ");
+			slack_code(&b, e->images_before);
+			buf_puts(&b, " -> ");
+			slack_code(&b, e->images_after);
+		}
 	}
+	slack_message_add_field(m, field("Rollback", buf_str(&b)));
+	buf_dispose(&b);
+}
+
+static void
+add_metric_fields(struct slack_message *m, const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	struct buf b = BUF_INIT;
+
 	if (g->metrics.error_rate_set && isfinite(g->metrics.error_rate)) {
 		buf_printf(&b, "%.4g%% (limit &lt; %.4g%%)", g->metrics.error_rate * 100.0, cfg->max_error_rate * 100.0);
-		slack_message_add_field(out, field("Error rate", buf_str(&b)));
+		slack_message_add_field(m, field("Error rate", buf_str(&b)));
 		buf_reset(&b);
 	}
 	if (g->metrics.latency_set && isfinite(g->metrics.latency_ms)) {
@@ -847,11 +894,18 @@ issue_slack_build(struct slack_message *out, const struct gate *g)
 		if (cfg->max_latency_ms >= 0) {
 			buf_printf(&b, " (limit %lld ms)", (long long)cfg->max_latency_ms);
 		}
-		slack_message_add_field(out, field("Latency", buf_str(&b)));
-		buf_reset(&b);
+		slack_message_add_field(m, field("Latency", buf_str(&b)));
 	}
+	buf_dispose(&b);
+}
 
-	/* the details, one line per failed check, as far as a section holds */
+/* the details, one line per failed check, as far as a section holds */
+static void
+add_failure_details(struct slack_message *m, const struct gate *g)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
 	for (i = 0; i < g->checks.n && b.len < SLACK_MAX_SECTION_TEXT; i++) {
 		const struct check_result *r = g->checks.items[i];
 		if (r->status != CHECK_FAIL || r->phase == PHASE_RECOVERY) {
@@ -864,9 +918,42 @@ issue_slack_build(struct slack_message *out, const struct gate *g)
 		slack_escape(&b, r->detail != NULL ? r->detail : "failed");
 	}
 	if (b.len > 0) {
-		slack_message_add_section(out, buf_steal(&b));
+		slack_message_add_section(m, buf_steal(&b));
 	}
-	out->context = xasprintf("atom-safety %s · result `%s`", PACKAGE_VERSION,
-				 gate_result_name(g->result));
+	buf_dispose(&b);
+}
+
+void
+issue_slack_build(struct slack_message *out, const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	struct buf b = BUF_INIT;
+	char *title = issue_title(g);
+
+	memset(out, 0, sizeof(*out));
+	slack_escape(&b, title);
+	out->text = buf_steal(&b);
+	free(title);
+	out->header = slack_header(g);
+	if (!gate_result_failed(g->result)) {
+		slack_passed(out, g);
+		return;
+	}
+	buf_puts(&b, "The post-deploy gate failed for ");
+	slack_code(&b, first_deployment(cfg));
+	buf_puts(&b, " in ");
+	slack_escape(&b, cfg->environment);
+	buf_puts(&b, rolled_back(g)                          ? ": *rolled back*."
+		     : g->result == GATE_ROLLBACK_FAILED ? ": *the rollback did not complete*."
+							 : ": nothing was rolled back.");
+	slack_message_add_section(out, buf_steal(&b));
+	add_commit_fields(out, g);
+	add_run_field(out, g);
+	add_issue_field(out, g);
+	add_failed_checks_field(out, g);
+	add_rollback_field(out, g);
+	add_metric_fields(out, g);
+	add_failure_details(out, g);
+	out->context = xasprintf("atom-safety %s · result `%s`", PACKAGE_VERSION, gate_result_name(g->result));
 	buf_dispose(&b);
 }
