@@ -541,26 +541,6 @@ workloads_split(struct config *cfg, struct error *err)
 	return 0;
 }
 
-void
-duration_format(char *out, size_t size, int64_t ms)
-{
-	if (ms < 1000 || ms % 1000 != 0) {
-		if (ms < 10000) {
-			(void)snprintf(out, size, "%lldms", (long long)ms);
-		} else {
-			(void)snprintf(out, size, "%.1fs", (double)ms / 1000.0);
-		}
-	} else if (ms < 60000 || ms % 60000 != 0) {
-		if (ms >= 60000) {
-			(void)snprintf(out, size, "%lldm%llds", (long long)(ms / 60000), (long long)(ms % 60000 / 1000));
-		} else {
-			(void)snprintf(out, size, "%llds", (long long)(ms / 1000));
-		}
-	} else {
-		(void)snprintf(out, size, "%lldm", (long long)(ms / 60000));
-	}
-}
-
 /* ---- table parsers: value is trimmed and may be empty ("not set") ---- */
 
 static int

@@ -166,7 +166,5 @@ int config_parse_list(char ***out, const char *s, struct error *err);
 int config_parse_workload(const char **kind_out, const char **name_out, const char *item, struct error *err);
 bool status_set_matches(const struct status_set *set, long status);
 void endpoints_free(struct endpoint *e, size_t n);
-/* formats a duration for people: 250ms, 10s, 2m30s */
-void duration_format(char *out, size_t size, int64_t ms);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
 #include "util.h"
 
 /* one row per result: a new value is added here and in enum gate_result, nowhere else */
@@ -114,44 +115,15 @@ gate_init(struct gate *g, const struct config *cfg, struct http *http)
 	g->notify.issue_number = 0;
 }
 
-static void
-commit_dispose(struct commit_info *c)
-{
-	free(c->sha);
-	free(c->short_sha);
-	free(c->author);
-	free(c->email);
-	free(c->subject);
-	memset(c, 0, sizeof(*c));
-}
-
 void
 gate_dispose(struct gate *g)
 {
-	size_t i;
-
 	check_list_dispose(&g->checks);
 	secret_free(g->token);
 	free(g->first_failure);
-	commit_dispose(&g->commit);
-	for (i = 0; i < g->rollback.n; i++) {
-		struct rollback_entry *e = &g->rollback.items[i];
-		free(e->deployment);
-		free(e->namespace);
-		free(e->images_before);
-		free(e->images_after);
-		free(e->detail);
-		manager_info_dispose(&e->manager);
-	}
-	free(g->rollback.items);
-	free(g->rollback.detail);
-	free(g->notify.issue_url);
-	free(g->notify.issue_action);
-	free(g->notify.slack_status);
-	free(g->notify.closed_issues);
-	free(g->notify.close_status);
-	free(g->notify.pagerduty_status);
-	free(g->notify.webhook_status);
+	gitmeta_commit_dispose(&g->commit);
+	rollback_facts_dispose(&g->rollback);
+	notify_facts_dispose(&g->notify);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -229,4 +201,39 @@ gate_failed_checks(const struct gate *g)
 		}
 	}
 	return buf_steal(&b);
+}
+
+const char *
+gate_first_deployment(const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+
+	return cfg->deployments != NULL && cfg->deployments[0] != NULL ? cfg->deployments[0]
+									: "deployment";
+}
+
+const char *
+gate_short_sha(const struct gate *g)
+{
+	return g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha;
+}
+
+char *
+gate_rollback_line(const struct gate *g)
+{
+	const struct rollback_facts *r = &g->rollback;
+
+	if (r->outcome == ROLLBACK_NONE && r->detail == NULL) {
+		if (!g->cfg->rollback) {
+			return xstrdup("not attempted: automatic rollback is off (rollback: false)");
+		}
+		if (!r->enabled) {
+			return xstrdup("not attempted: no usable cluster configuration");
+		}
+		return xstrdup("not attempted");
+	}
+	if (r->detail != NULL) {
+		return xasprintf("%s: %s", rollback_outcome_words(r->outcome), r->detail);
+	}
+	return xstrdup(rollback_outcome_words(r->outcome));
 }

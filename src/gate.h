@@ -6,77 +6,14 @@
 #include <stdint.h>
 
 #include "checks/check.h"
-#include "config.h"
-#include "http.h"
-#include "manager.h"
+#include "checks/metrics.h"
+#include "gitmeta.h"
+#include "notify.h"
 #include "retry.h"
+#include "rollback.h"
 
-/* the commit under test: from the repository (libgit2) or, failing that, the run context */
-struct commit_info {
-	char *sha;
-	char *short_sha;
-	char *author;
-	char *email;
-	char *subject;
-	int64_t time; /* epoch seconds, 0 unknown */
-	bool from_git;
-};
-
-struct metrics_facts {
-	bool error_rate_set;
-	double error_rate; /* fraction */
-	bool latency_set;
-	double latency_ms;
-	int samples;
-};
-
-enum rollback_outcome {
-	ROLLBACK_NONE,        /* not needed or not attempted */
-	ROLLBACK_DONE,        /* patched, rolled out and verified */
-	ROLLBACK_DRY_RUN,     /* validated by the server with dryRun=All, nothing changed */
-	ROLLBACK_SKIPPED,     /* nothing to do or not allowed (first deploy, paused, changed since) */
-	ROLLBACK_FAILED,      /* rejected, timed out or not verified */
-};
-
-struct rollback_entry {
-	const char *kind;      /* "deployment", "statefulset", "daemonset" (static) */
-	char *deployment;      /* the workload's name (the report's field keeps its first name) */
-	char *namespace;
-	long revision_before;  /* under test, at preflight */
-	long revision_target;  /* what undo restores (its number before renumbering) */
-	long revision_after;   /* the Deployment's revision once rolled back */
-	char *images_before;
-	char *images_after;
-	enum rollback_outcome outcome;
-	char *detail;
-	int64_t failure_to_patch_ms; /* from the first failed check to the PATCH leaving; -1 */
-	int64_t rollout_ms;          /* from the PATCH to a complete rollout; -1 */
-	struct manager_info manager; /* who else manages it (Argo CD, Flux, Helm), read at preflight */
-	bool managed_skipped;        /* not patched: managed, and managed-rollback is skip */
-};
-
-struct rollback_facts {
-	bool enabled;        /* rollback input and a usable cluster */
-	bool armed;          /* preflight found a target: the gate stops at the first failure */
-	enum rollback_outcome outcome;
-	char *detail;
-	struct rollback_entry *items;
-	size_t n;
-	bool managed_skip;   /* skipped only because managed-rollback: skip left managed workloads alone */
-};
-
-struct notify_facts {
-	char *issue_url;
-	long issue_number;
-	char *issue_action; /* "created", "commented", "failed: …" */
-	char *slack_status; /* "sent", "failed: …", NULL when not attempted */
-	bool recovered;          /* a pass found open incident issues of this scope */
-	long *closed_issues;     /* issues closed because the release recovered */
-	size_t n_closed;
-	char *close_status;      /* "closed #12, #14", "no open incident", "failed: …", NULL */
-	char *pagerduty_status;  /* "triggered", "resolved", "failed: …", NULL */
-	char *webhook_status;    /* "sent (event failed)", "failed: …", NULL */
-};
+struct config;
+struct http;
 
 /*
  * The gate's verdict, decided once by gate_result_decide from the facts below. Its names, words and
@@ -108,7 +45,6 @@ struct gate {
 	struct metrics_facts metrics;
 	struct rollback_facts rollback;
 	struct notify_facts notify;
-	void *cluster;             /* rollback.c's preflight state */
 };
 
 /* the machine name, a public contract: outputs, report ("rolled-back") */
@@ -146,4 +82,10 @@ char *gate_run_url(const struct gate *g);
 char *gate_commit_url(const struct gate *g);
 /* the names of the checks that failed the release, comma-separated; caller frees */
 char *gate_failed_checks(const struct gate *g);
+/* the first name in the deployments input, or "deployment": what titles and messages name */
+const char *gate_first_deployment(const struct gate *g);
+/* the commit's short SHA, else its SHA, else NULL */
+const char *gate_short_sha(const struct gate *g);
+/* one line for people: what the rollback did, or why nothing was rolled back; caller frees */
+char *gate_rollback_line(const struct gate *g);
 #endif

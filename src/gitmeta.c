@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "phases.h"
+#include "gitmeta.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include <git2.h>
 
 #include "buf.h"
+#include "config.h"
 #include "log.h"
 #include "util.h"
 
@@ -214,4 +215,15 @@ gitmeta_read(struct commit_info *out, const struct run_context *ctx, struct erro
 		from_context(out, ctx);
 	}
 	return 0;
+}
+
+void
+gitmeta_commit_dispose(struct commit_info *c)
+{
+	free(c->sha);
+	free(c->short_sha);
+	free(c->author);
+	free(c->email);
+	free(c->subject);
+	memset(c, 0, sizeof(*c));
 }

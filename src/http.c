@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include "atom-config.h"
-#include "config.h"
 #include "http.h"
 
 #include <ctype.h>
@@ -68,6 +67,23 @@ struct http_batch {
 	size_t running;
 	bool aborted;
 };
+
+int
+http_global_init(struct error *err)
+{
+	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (rc != CURLE_OK) {
+		return error_set(err, ERR_GENERIC, "cannot initialise libcurl: %s", curl_easy_strerror(rc));
+	}
+	return 0;
+}
+
+void
+http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
 
 struct http *
 http_new(void)
@@ -145,12 +161,6 @@ http_escape(const char *s)
 		}
 	}
 	return buf_steal(&b);
-}
-
-char *
-http_url_for_log(const char *url)
-{
-	return xstrndup(url, strcspn(url, "?#"));
 }
 
 const char *
@@ -683,7 +693,7 @@ finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
 	} else {
 		verdict = retry_decide(&policy, &in, &delay);
 	}
-	logurl = http_url_for_log(req->url);
+	logurl = url_for_log(req->url);
 	log_debug("%s %s -> %ld (%s) in %lld ms, attempt %d", req->method != NULL ? req->method : "GET",
 		  logurl, req->resp.status, transport_outcome_name(req->transport),
 		  (long long)(clock_ms() - req->started_ms), req->attempts);

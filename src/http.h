@@ -110,6 +110,14 @@ struct http_batch_opts {
 	int64_t deadline_ms;       /* monotonic; 0: none. Past it, remaining requests are aborted */
 };
 
+/*
+ * libcurl's global set-up: the first library call in main(), before any other thread or request
+ * (curl's tool_main.c); ERR_GENERIC when libcurl cannot initialise. http_global_cleanup undoes it
+ * at the very end.
+ */
+int http_global_init(struct error *err);
+void http_global_cleanup(void);
+
 struct http *http_new(void);
 void http_free(struct http *h);
 
@@ -141,8 +149,6 @@ void http_request_dispose(struct http_request *req);
 
 /* URL-encodes s (RFC 3986 unreserved kept); caller frees */
 char *http_escape(const char *s);
-/* "https://host/path" with any query removed, for logs */
-char *http_url_for_log(const char *url);
 /* short description of a failed exchange: "connection refused", "timed out after 10s" */
 const char *transport_outcome_name(enum transport_outcome t);
 

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "digest.h"
+#include "gate.h"
 #include "log.h"
 #include "markdown.h"
 #include "util.h"
@@ -132,12 +134,6 @@ incident_scope_words(const struct gate *g)
 	return buf_steal(&b);
 }
 
-static const char *
-short_sha(const struct gate *g)
-{
-	return g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha;
-}
-
 char *
 incident_recovery_comment(const struct gate *g, int64_t opened_ms)
 {
@@ -159,10 +155,10 @@ incident_recovery_comment(const struct gate *g, int64_t opened_ms)
 	buf_puts(&b, " for ");
 	if (g->commit.sha != NULL && commit_url != NULL) {
 		buf_puts(&b, "[");
-		md_code(&b, short_sha(g));
+		md_code(&b, gate_short_sha(g));
 		buf_printf(&b, "](%s)", commit_url);
 	} else if (g->commit.sha != NULL) {
-		md_code(&b, short_sha(g));
+		md_code(&b, gate_short_sha(g));
 	} else {
 		buf_puts(&b, "an unknown commit");
 	}
@@ -195,75 +191,4 @@ incident_recovery_comment(const struct gate *g, int64_t opened_ms)
 	free(commit_url);
 	free(run_url);
 	return out;
-}
-
-void
-incident_slack_recovered(struct slack_message *out, const struct gate *g, int64_t longest_open_ms)
-{
-	char *scope = incident_scope_words(g);
-	char *commit_url = gate_commit_url(g);
-	char *run_url = gate_run_url(g);
-	struct buf b = BUF_INIT;
-	size_t i;
-
-	memset(out, 0, sizeof(*out));
-	buf_puts(&b, "Recovered: ");
-	slack_escape(&b, scope);
-	if (short_sha(g) != NULL) {
-		buf_puts(&b, " @ ");
-		slack_escape(&b, short_sha(g));
-	}
-	out->text = buf_steal(&b);
-	out->header = xasprintf("Recovered%s: %s", g->cfg->dry_run ? " (dry run)" : "", scope);
-
-	buf_puts(&b, "The post-deploy gate passed again; the open incident");
-	buf_puts(&b, g->notify.n_closed == 1 ? " was" : "s were");
-	buf_puts(&b, " closed.");
-	slack_message_add_section(out, buf_steal(&b));
-
-	if (g->commit.sha != NULL) {
-		if (commit_url != NULL) {
-			slack_link(&b, commit_url, short_sha(g));
-		} else {
-			slack_code(&b, short_sha(g));
-		}
-		if (g->commit.subject != NULL) {
-			buf_putc(&b, ' ');
-			slack_escape(&b, g->commit.subject);
-		}
-		slack_cut(b.data, SLACK_MAX_FIELD_TEXT - 16);
-		b.len = strlen(b.data);
-		slack_message_add_field(out, xasprintf("*Commit*\n%s", buf_str(&b)));
-		buf_reset(&b);
-	}
-	if (g->commit.author != NULL) {
-		slack_escape(&b, g->commit.author);
-		slack_message_add_field(out, xasprintf("*Author*\n%s", buf_str(&b)));
-		buf_reset(&b);
-	}
-	if (run_url != NULL) {
-		char *label = xasprintf("%s #%s (attempt %s)", g->cfg->ctx.workflow != NULL ? g->cfg->ctx.workflow : "run",
-					g->cfg->ctx.run_id, g->cfg->ctx.run_attempt != NULL ? g->cfg->ctx.run_attempt : "1");
-		slack_link(&b, run_url, label);
-		free(label);
-		slack_message_add_field(out, xasprintf("*Run*\n%s", buf_str(&b)));
-		buf_reset(&b);
-	}
-	for (i = 0; i < g->notify.n_closed && i < 20; i++) {
-		buf_printf(&b, "%s#%ld", i > 0 ? ", " : "", g->notify.closed_issues[i]);
-	}
-	if (b.len > 0) {
-		slack_message_add_field(out, xasprintf("*Closed issues*\n%s", buf_str(&b)));
-		buf_reset(&b);
-	}
-	if (longest_open_ms >= 0) {
-		char d[48];
-		incident_duration_words(d, sizeof(d), longest_open_ms);
-		slack_message_add_field(out, xasprintf("*Open for*\n%s", d));
-	}
-	out->context = xasprintf("atom-safety %s · result `passed` · recovered", PACKAGE_VERSION);
-	buf_dispose(&b);
-	free(scope);
-	free(commit_url);
-	free(run_url);
 }

@@ -2,11 +2,11 @@
 #ifndef SRC_INCIDENT_H
 #define SRC_INCIDENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "clients/slack.h"
-#include "gate.h"
+struct config;
+struct gate;
 
 /*
  * An incident is what a failed gate opens: a GitHub issue, a PagerDuty alert. Its scope is the
@@ -40,8 +40,6 @@ void incident_duration_words(char *out, size_t size, int64_t ms);
 
 /* the comment on an issue closed because this run passed; opened_ms < 0 when unknown; caller frees */
 char *incident_recovery_comment(const struct gate *g, int64_t opened_ms);
-/* the Slack message "recovered" for the issues closed (g->notify); caller disposes */
-void incident_slack_recovered(struct slack_message *out, const struct gate *g, int64_t longest_open_ms);
 /* "production / deployment/atom, statefulset/db" for titles and headers; caller frees */
 char *incident_scope_words(const struct gate *g);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "digest.h"
 #include "incident.h"
 #include "log.h"
@@ -20,7 +21,6 @@
 
 #define MAX_LISTED_CHECKS 100
 #define MAX_LISTED_DEPLOYMENTS 20
-#define SLACK_MAX_SUBJECT 300
 
 void
 issue_fingerprint(char out[ISSUE_FINGERPRINT_HEX + 1], const char *environment, const char *deployment,
@@ -49,57 +49,6 @@ issue_fingerprint(char out[ISSUE_FINGERPRINT_HEX + 1], const char *environment, 
 }
 
 /* --- small helpers ------------------------------------------------------------------------ */
-
-static const char *
-first_deployment(const struct config *cfg)
-{
-	return cfg->deployments != NULL && cfg->deployments[0] != NULL ? cfg->deployments[0] : "deployment";
-}
-
-static const char *
-short_sha(const struct gate *g)
-{
-	return g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha;
-}
-
-static const char *
-outcome_words(enum rollback_outcome o)
-{
-	switch (o) {
-	case ROLLBACK_DONE:
-		return "rolled back";
-	case ROLLBACK_DRY_RUN:
-		return "validated only (dry run)";
-	case ROLLBACK_SKIPPED:
-		return "skipped";
-	case ROLLBACK_FAILED:
-		return "failed";
-	case ROLLBACK_NONE:
-	default:
-		return "not attempted";
-	}
-}
-
-/* one line for people: what the rollback did, or why nothing was rolled back */
-static char *
-rollback_line(const struct gate *g)
-{
-	const struct rollback_facts *r = &g->rollback;
-
-	if (r->outcome == ROLLBACK_NONE && r->detail == NULL) {
-		if (!g->cfg->rollback) {
-			return xstrdup("not attempted: automatic rollback is off (rollback: false)");
-		}
-		if (!r->enabled) {
-			return xstrdup("not attempted: no usable cluster configuration");
-		}
-		return xstrdup("not attempted");
-	}
-	if (r->detail != NULL) {
-		return xasprintf("%s: %s", outcome_words(r->outcome), r->detail);
-	}
-	return xstrdup(outcome_words(r->outcome));
-}
 
 /* a word for a shell command line: plain when safe, else single-quoted */
 static void
@@ -208,10 +157,10 @@ render_commit_rows(struct buf *b, const struct gate *g)
 	if (g->commit.sha != NULL) {
 		if (commit_url != NULL) {
 			buf_puts(b, "[");
-			md_code(b, short_sha(g));
+			md_code(b, gate_short_sha(g));
 			buf_printf(b, "](%s)", commit_url);
 		} else {
-			md_code(b, short_sha(g));
+			md_code(b, gate_short_sha(g));
 		}
 		if (g->commit.subject != NULL) {
 			buf_puts(b, " ");
@@ -284,7 +233,7 @@ render_facts(struct buf *b, const struct gate *g)
 	buf_puts(b, " |\n| Service | ");
 	md_code(b, cfg->url);
 	buf_puts(b, " |\n| Deployment | ");
-	md_code(b, first_deployment(cfg));
+	md_code(b, gate_first_deployment(g));
 	buf_puts(b, " |\n");
 	render_commit_rows(b, g);
 	render_run_rows(b, g);
@@ -313,7 +262,7 @@ render_failed(struct buf *b, const struct gate *g)
 	buf_puts(b, "### What failed\n\n| Check | Value | Limit | Detail |\n|---|---|---|---|\n");
 	for (i = 0; i < g->checks.n; i++) {
 		const struct check_result *r = g->checks.items[i];
-		if (r->status != CHECK_FAIL || r->phase == PHASE_RECOVERY) {
+		if (!gate_check_failed(r)) {
 			continue;
 		}
 		failed++;
@@ -422,7 +371,7 @@ render_rollback_row(struct buf *b, const struct rollback_entry *e)
 	}
 	buf_puts(b, " | ");
 	md_code(b, e->namespace != NULL ? e->namespace : "?");
-	buf_printf(b, " | %s | ", outcome_words(e->outcome));
+	buf_printf(b, " | %s | ", rollback_outcome_words(e->outcome));
 	if (e->revision_before > 0) {
 		buf_printf(b, "%ld -> ", e->revision_before);
 		if (e->revision_after > 0) {
@@ -480,7 +429,7 @@ render_recovery(struct buf *b, const struct gate *g)
 static void
 render_rollback(struct buf *b, const struct gate *g)
 {
-	char *line = rollback_line(g);
+	char *line = gate_rollback_line(g);
 	size_t i;
 
 	buf_puts(b, "### Rollback\n\n");
@@ -549,7 +498,7 @@ render_body(struct buf *b, const struct gate *g, const char *marker, const char 
 	}
 	md_escape(b, cfg->environment);
 	buf_puts(b, " / ");
-	md_escape(b, first_deployment(cfg));
+	md_escape(b, gate_first_deployment(g));
 	buf_puts(b, "\n\n");
 
 	buf_puts(b, "The post-deploy gate failed");
@@ -560,10 +509,10 @@ render_body(struct buf *b, const struct gate *g, const char *marker, const char 
 	buf_puts(b, " for ");
 	if (g->commit.sha != NULL && commit_url != NULL) {
 		buf_puts(b, "[");
-		md_code(b, short_sha(g));
+		md_code(b, gate_short_sha(g));
 		buf_printf(b, "](%s)", commit_url);
 	} else if (g->commit.sha != NULL) {
-		md_code(b, short_sha(g));
+		md_code(b, gate_short_sha(g));
 	} else {
 		buf_puts(b, "an unknown commit");
 	}
@@ -680,9 +629,9 @@ issue_title(const struct gate *g)
 	char *scrubbed;
 	char *p;
 
-	buf_printf(&b, "Deployment %s: %s %s", gate_result_words(g->result), cfg->environment, first_deployment(cfg));
-	if (short_sha(g) != NULL) {
-		buf_printf(&b, " @ %s", short_sha(g));
+	buf_printf(&b, "Deployment %s: %s %s", gate_result_words(g->result), cfg->environment, gate_first_deployment(g));
+	if (gate_short_sha(g) != NULL) {
+		buf_printf(&b, " @ %s", gate_short_sha(g));
 	}
 	for (p = b.data; *p != '\0'; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
@@ -703,7 +652,7 @@ issue_draft_build(struct issue_draft *out, const struct gate *g)
 	struct buf b = BUF_INIT;
 
 	memset(out, 0, sizeof(*out));
-	issue_fingerprint(out->fingerprint, g->cfg->environment, first_deployment(g->cfg), g->commit.sha);
+	issue_fingerprint(out->fingerprint, g->cfg->environment, gate_first_deployment(g), g->commit.sha);
 	out->marker = xasprintf("%s%s -->", ISSUE_MARKER_PREFIX, out->fingerprint);
 	out->scope_marker = incident_marker(g);
 	out->title = issue_title(g);
@@ -724,236 +673,4 @@ issue_draft_dispose(struct issue_draft *d)
 	free(d->marker);
 	free(d->scope_marker);
 	memset(d, 0, sizeof(*d));
-}
-
-/* --- the Slack message -------------------------------------------------------------------- */
-
-static char *
-field(const char *title, const char *mrkdwn)
-{
-	return xasprintf("*%s*\n%s", title, mrkdwn);
-}
-
-static void
-add_commit_fields(struct slack_message *m, const struct gate *g)
-{
-	char *commit_url = gate_commit_url(g);
-	struct buf b = BUF_INIT;
-
-	if (g->commit.sha != NULL) {
-		if (commit_url != NULL) {
-			slack_link(&b, commit_url, short_sha(g));
-		} else {
-			slack_code(&b, short_sha(g));
-		}
-		if (g->commit.subject != NULL) {
-			char *subject = xstrdup(g->commit.subject);
-			if (strlen(subject) > SLACK_MAX_SUBJECT) {
-				memcpy(subject + utf8_floor(subject, SLACK_MAX_SUBJECT - 3), "...", 4);
-			}
-			buf_putc(&b, ' ');
-			slack_escape(&b, subject);
-			free(subject);
-		}
-	} else {
-		buf_puts(&b, "unknown");
-	}
-	slack_message_add_field(m, field("Commit", buf_str(&b)));
-	buf_reset(&b);
-	if (g->commit.author != NULL) {
-		slack_escape(&b, g->commit.author);
-		slack_message_add_field(m, field("Author", buf_str(&b)));
-	}
-	buf_dispose(&b);
-	free(commit_url);
-}
-
-static void
-add_run_field(struct slack_message *m, const struct gate *g)
-{
-	char *run_url = gate_run_url(g);
-	struct buf b = BUF_INIT;
-	char *label;
-
-	if (run_url != NULL) {
-		label = xasprintf("%s #%s (attempt %s)", g->cfg->ctx.workflow != NULL ? g->cfg->ctx.workflow : "run",
-				  g->cfg->ctx.run_id, g->cfg->ctx.run_attempt != NULL ? g->cfg->ctx.run_attempt : "1");
-		slack_link(&b, run_url, label);
-		free(label);
-		slack_message_add_field(m, field("Run", buf_str(&b)));
-	}
-	buf_dispose(&b);
-	free(run_url);
-}
-
-static char *
-slack_header(const struct gate *g)
-{
-	return xasprintf("%s%s: %s / %s", gate_result_title(g->result), g->cfg->dry_run ? " (dry run)" : "", g->cfg->environment,
-			 first_deployment(g->cfg));
-}
-
-/* a passing run's message: one sentence, the commit and the run */
-static void
-slack_passed(struct slack_message *out, const struct gate *g)
-{
-	struct buf b = BUF_INIT;
-
-	buf_puts(&b, "The post-deploy gate passed for ");
-	slack_code(&b, first_deployment(g->cfg));
-	buf_puts(&b, " in ");
-	slack_escape(&b, g->cfg->environment);
-	buf_puts(&b, ".");
-	slack_message_add_section(out, buf_steal(&b));
-	add_commit_fields(out, g);
-	add_run_field(out, g);
-	out->context = xasprintf("atom-safety %s", PACKAGE_VERSION);
-}
-
-static void
-add_issue_field(struct slack_message *m, const struct gate *g)
-{
-	struct buf b = BUF_INIT;
-	char label[32];
-
-	if (g->notify.issue_url == NULL) {
-		return;
-	}
-	(void)snprintf(label, sizeof(label), "#%ld", g->notify.issue_number);
-	slack_link(&b, g->notify.issue_url, label);
-	slack_message_add_field(m, field("Issue", buf_str(&b)));
-	buf_dispose(&b);
-}
-
-static void
-add_failed_checks_field(struct slack_message *m, const struct gate *g)
-{
-	struct buf b = BUF_INIT;
-	size_t i, n = 0;
-
-	for (i = 0; i < g->checks.n; i++) {
-		const struct check_result *r = g->checks.items[i];
-		if (r->status == CHECK_FAIL && r->phase != PHASE_RECOVERY) {
-			if (n > 0) {
-				buf_puts(&b, ", ");
-			}
-			slack_code(&b, r->name);
-			n++;
-		}
-	}
-	if (n > 0) {
-		slack_message_add_field(m, field("Failed checks", buf_str(&b)));
-	}
-	buf_dispose(&b);
-}
-
-/* what the rollback did, then up to three workloads with their revisions and images */
-static void
-add_rollback_field(struct slack_message *m, const struct gate *g)
-{
-	struct buf b = BUF_INIT;
-	char *line = rollback_line(g);
-	size_t i;
-
-	slack_escape(&b, line);
-	free(line);
-	for (i = 0; i < g->rollback.n && i < 3; i++) {
-		const struct rollback_entry *e = &g->rollback.items[i];
-		buf_puts(&b, "\n");
-		slack_code(&b, e->deployment != NULL ? e->deployment : "?");
-		if (e->revision_before > 0) {
-			buf_printf(&b, " revision %ld", e->revision_before);
-			if (e->revision_after > 0) {
-				buf_printf(&b, " -> %ld", e->revision_after);
-			}
-		}
-		if (e->images_before != NULL && e->images_after != NULL) {
-			buf_puts(&b, ", ");
-			slack_code(&b, e->images_before);
-			buf_puts(&b, " -> ");
-			slack_code(&b, e->images_after);
-		}
-	}
-	slack_message_add_field(m, field("Rollback", buf_str(&b)));
-	buf_dispose(&b);
-}
-
-static void
-add_metric_fields(struct slack_message *m, const struct gate *g)
-{
-	const struct config *cfg = g->cfg;
-	struct buf b = BUF_INIT;
-
-	if (g->metrics.error_rate_set && isfinite(g->metrics.error_rate)) {
-		buf_printf(&b, "%.4g%% (limit &lt; %.4g%%)", g->metrics.error_rate * 100.0, cfg->max_error_rate * 100.0);
-		slack_message_add_field(m, field("Error rate", buf_str(&b)));
-		buf_reset(&b);
-	}
-	if (g->metrics.latency_set && isfinite(g->metrics.latency_ms)) {
-		buf_printf(&b, "%.1f ms", g->metrics.latency_ms);
-		if (cfg->max_latency_ms >= 0) {
-			buf_printf(&b, " (limit %lld ms)", (long long)cfg->max_latency_ms);
-		}
-		slack_message_add_field(m, field("Latency", buf_str(&b)));
-	}
-	buf_dispose(&b);
-}
-
-/* the details, one line per failed check, as far as a section holds */
-static void
-add_failure_details(struct slack_message *m, const struct gate *g)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < g->checks.n && b.len < SLACK_MAX_SECTION_TEXT; i++) {
-		const struct check_result *r = g->checks.items[i];
-		if (r->status != CHECK_FAIL || r->phase == PHASE_RECOVERY) {
-			continue;
-		}
-		buf_puts(&b, b.len > 0 ? "\n" : "");
-		buf_puts(&b, "• ");
-		slack_code(&b, r->name);
-		buf_puts(&b, ": ");
-		slack_escape(&b, r->detail != NULL ? r->detail : "failed");
-	}
-	if (b.len > 0) {
-		slack_message_add_section(m, buf_steal(&b));
-	}
-	buf_dispose(&b);
-}
-
-void
-issue_slack_build(struct slack_message *out, const struct gate *g)
-{
-	const struct config *cfg = g->cfg;
-	struct buf b = BUF_INIT;
-	char *title = issue_title(g);
-
-	memset(out, 0, sizeof(*out));
-	slack_escape(&b, title);
-	out->text = buf_steal(&b);
-	free(title);
-	out->header = slack_header(g);
-	if (!gate_result_failed(g->result)) {
-		slack_passed(out, g);
-		return;
-	}
-	buf_puts(&b, "The post-deploy gate failed for ");
-	slack_code(&b, first_deployment(cfg));
-	buf_puts(&b, " in ");
-	slack_escape(&b, cfg->environment);
-	buf_puts(&b, rolled_back(g)                          ? ": *rolled back*."
-		     : g->result == GATE_ROLLBACK_FAILED ? ": *the rollback did not complete*."
-							 : ": nothing was rolled back.");
-	slack_message_add_section(out, buf_steal(&b));
-	add_commit_fields(out, g);
-	add_run_field(out, g);
-	add_issue_field(out, g);
-	add_failed_checks_field(out, g);
-	add_rollback_field(out, g);
-	add_metric_fields(out, g);
-	add_failure_details(out, g);
-	out->context = xasprintf("atom-safety %s · result `%s`", PACKAGE_VERSION, gate_result_name(g->result));
-	buf_dispose(&b);
 }

@@ -5,13 +5,12 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "clients/slack.h"
 #include "gate.h"
 
 /*
  * What people are told when the gate fails: the GitHub issue (title, Markdown body, a hidden
- * fingerprint that finds it again) and the Slack message. Pure: built from struct gate only, no
- * I/O, so every word is unit-tested. Outside text (commit subject, server replies) is escaped;
+ * fingerprint that finds it again; the Slack message is message.h's). Pure: built from struct
+ * gate only, no I/O, so every word is unit-tested. Outside text (commit subject, server replies) is escaped;
  * everything is scrubbed of registered secrets.
  */
 
@@ -45,8 +44,5 @@ void issue_fingerprint(char out[ISSUE_FINGERPRINT_HEX + 1], const char *environm
  * code fence, ending with a note that the text was cut. Does nothing when it fits.
  */
 void issue_body_cap(struct buf *body, size_t max);
-
-/* the Slack message for this run; links g->notify's issue when there is one; caller disposes */
-void issue_slack_build(struct slack_message *out, const struct gate *g);
 
 #endif

@@ -6,16 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
+#include "checks/metrics.h"
 #include "checks/smoke.h"
 #include "config.h"
 #include "gate.h"
+#include "gitmeta.h"
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "outputs.h"
-#include "phases.h"
 #include "report.h"
+#include "rollback.h"
 #include "summary.h"
 #include "util.h"
 
@@ -102,6 +103,24 @@ finish(struct gate *g, int exit_code)
 	return exit_code;
 }
 
+/* the rollback, then the recovery checks when every rollout completed */
+static int
+roll_back(struct gate *g, struct error *err)
+{
+	bool rolled_out = false, verified = false;
+	int rc;
+
+	rc = rollback_execute(g, &rolled_out, err);
+	if (rc == 0 && rolled_out) {
+		rc = smoke_verify_recovery(g, g->cfg->wait_timeout_ms, &verified, err);
+		rollback_conclude(g, rc, verified, err);
+		if (rc != ERR_CANCELLED) {
+			rc = 0;
+		}
+	}
+	return rc;
+}
+
 static int
 run(const struct config *cfg)
 {
@@ -170,7 +189,7 @@ run(const struct config *cfg)
 	if (gate_failed(&g)) {
 		annotate_failures(&g);
 		log_group_begin("Rollback");
-		rc = rollback_execute(&g, &err);
+		rc = roll_back(&g, &err);
 		log_group_end();
 		if (rc == ERR_CANCELLED) {
 			/* a PATCH is sent whole or not at all (its batch ignores the signal); say which */
@@ -191,7 +210,6 @@ run(const struct config *cfg)
 	}
 	exit_code = finish(&g, exit_code);
 out:
-	rollback_dispose(&g);
 	gate_dispose(&g);
 	http_free(http);
 	return exit_code;
@@ -230,8 +248,8 @@ main(int argc, char **argv)
 	}
 
 	/* do not call any libcurl function before this point (curl's tool_main.c) */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		(void)fputs("atom-safety: cannot initialise libcurl\n", stderr);
+	if (http_global_init(&err) < 0) {
+		(void)fprintf(stderr, "atom-safety: %s\n", err.msg);
 		return EXIT_CONFIG;
 	}
 	if (cancel_init() < 0) {
@@ -244,12 +262,12 @@ main(int argc, char **argv)
 		log_info("nothing was sent: fix the input and run again");
 		config_dispose(&cfg);
 		log_secrets_dispose();
-		curl_global_cleanup();
+		http_global_cleanup();
 		return EXIT_CONFIG;
 	}
 	exit_code = run(&cfg);
 	config_dispose(&cfg);
 	log_secrets_dispose();
-	curl_global_cleanup();
+	http_global_cleanup();
 	return exit_code;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "phases.h"
+#include "notify.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +8,13 @@
 #include "clients/pagerduty.h"
 #include "clients/slack.h"
 #include "clients/webhook.h"
+#include "config.h"
+#include "gate.h"
 #include "incident.h"
 #include "issue.h"
 #include "jsonh.h"
 #include "log.h"
+#include "message.h"
 #include "report.h"
 #include "util.h"
 
@@ -115,9 +118,9 @@ report_slack(struct gate *g, int64_t longest_open_ms)
 	char *payload;
 
 	if (g->notify.recovered && g->notify.n_closed > 0) {
-		incident_slack_recovered(&msg, g, longest_open_ms);
+		message_slack_recovered(&msg, g, longest_open_ms);
 	} else {
-		issue_slack_build(&msg, g);
+		message_slack_build(&msg, g);
 	}
 	payload = slack_payload_new(&msg);
 	slack_message_dispose(&msg);
@@ -421,4 +424,17 @@ notify_run(struct gate *g, struct error *err)
 		log_debug("Slack: not sent, the gate passed (slack-notify: failure)");
 	}
 	return 0;
+}
+
+void
+notify_facts_dispose(struct notify_facts *n)
+{
+	free(n->issue_url);
+	free(n->issue_action);
+	free(n->slack_status);
+	free(n->closed_issues);
+	free(n->close_status);
+	free(n->pagerduty_status);
+	free(n->webhook_status);
+	memset(n, 0, sizeof(*n));
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "config.h"
 #include "jsonh.h"
 #include "log.h"
 #include "util.h"
@@ -171,7 +171,7 @@ report_build(const struct gate *g, int exit_code)
 			jsonh_add(c, "data", json_object_get(r->data));
 		}
 		jsonh_append(checks, c);
-		if (r->status == CHECK_FAIL && r->phase != PHASE_RECOVERY) {
+		if (gate_check_failed(r)) {
 			jsonh_append(failed, json_object_new_string(r->name));
 		}
 	}
@@ -186,7 +186,7 @@ report_build(const struct gate *g, int exit_code)
 	jsonh_add(metrics, "max_latency_ms", cfg->max_latency_ms >= 0 ? json_object_new_int64(cfg->max_latency_ms) : NULL);
 	if (cfg->prometheus_url != NULL) {
 		/* a ?query may carry a tenant key: the report, like the log, shows the URL without it */
-		char *shown = http_url_for_log(cfg->prometheus_url);
+		char *shown = url_for_log(cfg->prometheus_url);
 		jsonh_add_string(metrics, "prometheus_url", shown);
 		free(shown);
 	} else {

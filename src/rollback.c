@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-#include "phases.h"
+#include "rollback.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
-#include "checks/smoke.h"
 #include "clients/k8s.h"
+#include "config.h"
+#include "gate.h"
 #include "jsonh.h"
 #include "kubeconfig.h"
 #include "kubectl.h"
@@ -18,7 +19,8 @@
  * ReplicaSets, plans the undo exactly as `kubectl rollout undo` would, and has the API validate
  * the patch with dryRun=All, so that missing permissions, a first deployment or a paused
  * Deployment are known before anything fails. Execute (after a failure) sends the prepared
- * patches at once, follows the rollouts like `kubectl rollout status`, and checks the service again.
+ * patches at once and follows the rollouts like `kubectl rollout status`; main.c then has the
+ * smoke phase check the service again, and conclude turns all of it into the outcome.
  */
 
 /* how long preflight waits for the controller to observe a deploy that has only just been applied */
@@ -37,7 +39,7 @@ struct cluster_item {
 	int64_t sent_ms;
 };
 
-struct cluster {
+struct rollback_cluster {
 	struct kube_target target;
 	bool loaded;
 	char *unavailable;         /* why there is no cluster to talk to */
@@ -51,6 +53,24 @@ set_str(char **dst, char *value)
 {
 	free(*dst);
 	*dst = value;
+}
+
+const char *
+rollback_outcome_words(enum rollback_outcome o)
+{
+	switch (o) {
+	case ROLLBACK_DONE:
+		return "rolled back";
+	case ROLLBACK_DRY_RUN:
+		return "validated only (dry run)";
+	case ROLLBACK_SKIPPED:
+		return "skipped";
+	case ROLLBACK_FAILED:
+		return "failed";
+	case ROLLBACK_NONE:
+	default:
+		return "not attempted";
+	}
 }
 
 /* ---- preflight ---- */
@@ -87,7 +107,7 @@ observe_fn(struct json_object *object, void *user)
  * ReplicaSet do not exist, and undo would pick the wrong target. Wait (briefly) until it is.
  */
 static int
-wait_observed(struct json_object **dep, struct cluster *cl, const struct gate *g, const struct cluster_item *it,
+wait_observed(struct json_object **dep, struct rollback_cluster *cl, const struct gate *g, const struct cluster_item *it,
 	      struct error *err)
 {
 	struct observe_ctx o = { NULL };
@@ -182,7 +202,7 @@ patch_type(const struct cluster_item *it)
 
 /* reads, plans and validates one workload; warnings are recorded, only cancellation is returned */
 static int
-preflight_item(struct gate *g, struct cluster *cl, size_t i, bool quiet, struct error *err)
+preflight_item(struct gate *g, struct rollback_cluster *cl, size_t i, bool quiet, struct error *err)
 {
 	const struct config *cfg = g->cfg;
 	struct cluster_item *it = &cl->items[i];
@@ -276,7 +296,7 @@ int
 rollback_preflight(struct gate *g, struct error *err)
 {
 	const struct config *cfg = g->cfg;
-	struct cluster *cl;
+	struct rollback_cluster *cl;
 	size_t i, n, ready = 0, managed = 0;
 	int rc;
 
@@ -287,7 +307,7 @@ rollback_preflight(struct gate *g, struct error *err)
 		return 0;
 	}
 	cl = xcalloc(1, sizeof(*cl));
-	g->cluster = cl;
+	g->rollback.cluster = cl;
 	rc = kubeconfig_load(&cl->target, cfg, err);
 	if (rc == ERR_CONFIG) {
 		return rc;
@@ -370,7 +390,7 @@ rollout_fn(struct json_object *object, void *user)
 
 /* a rejected test operation and any other 409/422 look alike: ask the API what the revision is now */
 static void
-explain_conflict(struct cluster *cl, struct cluster_item *it, struct rollback_entry *e, const struct error *perr)
+explain_conflict(struct rollback_cluster *cl, struct cluster_item *it, struct rollback_entry *e, const struct error *perr)
 {
 	struct json_object *dep = NULL;
 	struct error gerr = ERROR_INIT;
@@ -405,7 +425,7 @@ explain_conflict(struct cluster *cl, struct cluster_item *it, struct rollback_en
  * the status moved, so the same patch goes again with the new resourceVersion.
  */
 static void
-resend_strategic(struct gate *g, struct cluster *cl, struct cluster_item *it, struct rollback_entry *e,
+resend_strategic(struct gate *g, struct rollback_cluster *cl, struct cluster_item *it, struct rollback_entry *e,
 		 const struct error *perr, size_t *n_sent)
 {
 	struct error last = *perr;
@@ -478,7 +498,7 @@ resend_strategic(struct gate *g, struct cluster *cl, struct cluster_item *it, st
 
 /* plans again the Deployments preflight could not read (a passing network problem, say) */
 static int
-replan(struct gate *g, struct cluster *cl, struct error *err)
+replan(struct gate *g, struct rollback_cluster *cl, struct error *err)
 {
 	size_t i;
 	int rc;
@@ -502,7 +522,7 @@ replan(struct gate *g, struct cluster *cl, struct error *err)
  * could not be planned.
  */
 static int
-send_patches(struct gate *g, struct cluster *cl, bool final, size_t *n_sent, struct error *err)
+send_patches(struct gate *g, struct rollback_cluster *cl, bool final, size_t *n_sent, struct error *err)
 {
 	const struct config *cfg = g->cfg;
 	struct k8s_patch *patches = xcalloc(cl->n + 1, sizeof(*patches));
@@ -604,7 +624,7 @@ out:
 
 /* follows each patched Deployment until its rollout completes, fails or runs out of time */
 static int
-wait_rollouts(struct gate *g, struct cluster *cl, struct error *err)
+wait_rollouts(struct gate *g, struct rollback_cluster *cl, struct error *err)
 {
 	const struct config *cfg = g->cfg;
 	char limit[32];
@@ -742,16 +762,30 @@ finish_result(struct gate *g, bool verified, const char *verify_detail)
 	}
 }
 
+/* one line for the whole rollback, unless the one deployment's line already said it */
+static void
+log_outcome(const struct gate *g)
+{
+	if (g->rollback.n == 1 && g->rollback.items[0].detail != NULL &&
+	    strcmp(g->rollback.detail, g->rollback.items[0].detail) == 0) {
+		return;
+	}
+	if (gate_result_decide(g) == GATE_ROLLBACK_FAILED) {
+		log_error("rollback: %s", g->rollback.detail);
+	} else {
+		log_info("rollback: %s", g->rollback.detail);
+	}
+}
+
 int
-rollback_execute(struct gate *g, struct error *err)
+rollback_execute(struct gate *g, bool *rolled_out, struct error *err)
 {
 	const struct config *cfg = g->cfg;
-	struct cluster *cl = g->cluster;
-	const char *verify_detail = NULL;
-	bool verified = false;
+	struct rollback_cluster *cl = g->rollback.cluster;
 	size_t sent = 0, i;
 	int rc;
 
+	*rolled_out = false;
 	if (!cfg->rollback) {
 		g->rollback.outcome = ROLLBACK_NONE;
 		set_str(&g->rollback.detail, xstrdup("off (rollback: false): the release stays deployed"));
@@ -797,59 +831,72 @@ rollback_execute(struct gate *g, struct error *err)
 		}
 	}
 	if (sent > 0 && i == g->rollback.n) {
-		/* every rollout completed: is the service really back? */
+		/* every rollout completed: is the service really back? The caller asks the smoke phase */
 		log_info("rollback: verifying the recovery");
-		rc = smoke_verify_recovery(g, cfg->wait_timeout_ms, &verified, err);
-		if (rc == ERR_CANCELLED) {
-			finish_result(g, false, "cancelled");
-			return rc;
-		}
-		if (rc < 0) {
-			log_error("rollback: recovery checks: %s", err->msg);
-			error_clear(err);
-		}
-		if (!verified) {
-			struct check_result *h = check_list_find(&g->checks, "recovery-health");
-			struct check_result *d = check_list_find(&g->checks, "recovery-database");
-			if (h != NULL && h->status == CHECK_FAIL) {
-				verify_detail = "recovery-health failed";
-			} else if (d != NULL && d->status == CHECK_FAIL) {
-				verify_detail = "recovery-database failed";
-			}
-		}
+		*rolled_out = true;
+		return 0;
 	}
-	finish_result(g, verified, verify_detail);
-	if (g->rollback.n == 1 && g->rollback.items[0].detail != NULL &&
-	    strcmp(g->rollback.detail, g->rollback.items[0].detail) == 0) {
-		/* already said, for the one deployment */
-	} else if (gate_result_decide(g) == GATE_ROLLBACK_FAILED) {
-		log_error("rollback: %s", g->rollback.detail);
-	} else {
-		log_info("rollback: %s", g->rollback.detail);
-	}
+	finish_result(g, false, NULL);
+	log_outcome(g);
 	return 0;
 }
 
 void
-rollback_dispose(struct gate *g)
+rollback_conclude(struct gate *g, int verify_rc, bool verified, struct error *err)
 {
-	struct cluster *cl = g->cluster;
-	size_t i;
+	const char *verify_detail = NULL;
 
-	if (cl == NULL) {
+	if (verify_rc == ERR_CANCELLED) {
+		finish_result(g, false, "cancelled");
 		return;
 	}
-	for (i = 0; i < cl->n; i++) {
-		free(cl->items[i].name);
-		free(cl->items[i].resource);
-		free(cl->items[i].problem);
-		kubectl_undo_plan_dispose(&cl->items[i].plan);
-		json_object_put(cl->items[i].patched);
+	if (verify_rc < 0) {
+		log_error("rollback: recovery checks: %s", err->msg);
+		error_clear(err);
 	}
-	free(cl->items);
-	free(cl->unavailable);
-	k8s_client_free(cl->client);
-	kube_target_dispose(&cl->target);
-	free(cl);
-	g->cluster = NULL;
+	if (!verified) {
+		struct check_result *h = check_list_find(&g->checks, "recovery-health");
+		struct check_result *d = check_list_find(&g->checks, "recovery-database");
+		if (h != NULL && h->status == CHECK_FAIL) {
+			verify_detail = "recovery-health failed";
+		} else if (d != NULL && d->status == CHECK_FAIL) {
+			verify_detail = "recovery-database failed";
+		}
+	}
+	finish_result(g, verified, verify_detail);
+	log_outcome(g);
+}
+
+void
+rollback_facts_dispose(struct rollback_facts *r)
+{
+	struct rollback_cluster *cl = r->cluster;
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		struct rollback_entry *e = &r->items[i];
+		free(e->deployment);
+		free(e->namespace);
+		free(e->images_before);
+		free(e->images_after);
+		free(e->detail);
+		manager_info_dispose(&e->manager);
+	}
+	free(r->items);
+	free(r->detail);
+	if (cl != NULL) {
+		for (i = 0; i < cl->n; i++) {
+			free(cl->items[i].name);
+			free(cl->items[i].resource);
+			free(cl->items[i].problem);
+			kubectl_undo_plan_dispose(&cl->items[i].plan);
+			json_object_put(cl->items[i].patched);
+		}
+		free(cl->items);
+		free(cl->unavailable);
+		k8s_client_free(cl->client);
+		kube_target_dispose(&cl->target);
+		free(cl);
+	}
+	memset(r, 0, sizeof(*r));
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "log.h"
 #include "markdown.h"
 #include "util.h"

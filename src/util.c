@@ -143,6 +143,27 @@ time_format_utc(char *out, size_t size, int64_t epoch_ms)
 }
 
 void
+duration_format(char *out, size_t size, int64_t ms)
+{
+	if (ms < 1000 || ms % 1000 != 0) {
+		if (ms < 10000) {
+			(void)snprintf(out, size, "%lldms", (long long)ms);
+		} else {
+			(void)snprintf(out, size, "%.1fs", (double)ms / 1000.0);
+		}
+	} else if (ms < 60000 || ms % 60000 != 0) {
+		if (ms >= 60000) {
+			(void)snprintf(out, size, "%lldm%llds", (long long)(ms / 60000),
+				       (long long)(ms % 60000 / 1000));
+		} else {
+			(void)snprintf(out, size, "%llds", (long long)(ms / 1000));
+		}
+	} else {
+		(void)snprintf(out, size, "%lldm", (long long)(ms / 60000));
+	}
+}
+
+void
 random_fill(void *buf, size_t n)
 {
 	unsigned char *p = buf;
@@ -228,6 +249,12 @@ utf8_char_len(const unsigned char *p, size_t left)
 		return 0;
 	}
 	return n;
+}
+
+char *
+url_for_log(const char *url)
+{
+	return xstrndup(url, strcspn(url, "?#"));
 }
 
 bool

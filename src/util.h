@@ -25,6 +25,8 @@ int64_t clock_ms(void);
 int64_t wall_ms(void);
 /* formats an epoch-ms time as RFC 3339 UTC into out (>= 32 bytes) */
 void time_format_utc(char *out, size_t size, int64_t epoch_ms);
+/* formats a duration for people: 250ms, 10s, 2m30s */
+void duration_format(char *out, size_t size, int64_t ms);
 
 /* fills buf with random bytes (getrandom, falling back to /dev/urandom) */
 void random_fill(void *buf, size_t n);
@@ -41,6 +43,11 @@ size_t utf8_char_len(const unsigned char *p, size_t left);
 size_t utf8_floor(const char *s, size_t max);
 /* replaces every byte that is not part of valid UTF-8 with '?', in place (length unchanged) */
 void utf8_sanitize(char *s, size_t len);
+/*
+ * A URL as logs and reports show it: "https://host/path", without a query or fragment (a query
+ * may carry a key, as a Prometheus tenant's does); caller frees.
+ */
+char *url_for_log(const char *url);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_ieq(const char *a, const char *b);
 /* returns a trimmed copy */

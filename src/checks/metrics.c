@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "phases.h"
+#include "checks/metrics.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +8,8 @@
 
 #include "buf.h"
 #include "clients/prom.h"
+#include "config.h"
+#include "gate.h"
 #include "jsonh.h"
 #include "log.h"
 #include "util.h"
@@ -514,7 +516,7 @@ static void
 log_plan(const struct gate *g, const struct metric *er, const struct metric *lat, int total)
 {
 	const struct config *cfg = g->cfg;
-	char *url = http_url_for_log(cfg->prometheus_url);
+	char *url = url_for_log(cfg->prometheus_url);
 
 	log_info("prometheus: %s%s; on-no-data %s, on-query-error %s", url,
 		 cfg->prometheus_token != NULL ? " (bearer token set)" : "", policy_name(cfg->on_no_data),

@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include "buf.h"
-#include "config.h"
 #include "jsonh.h"
 #include "log.h"
 #include "util.h"

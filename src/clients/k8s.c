@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "config.h"
 #include "jsonh.h"
 #include "kubectl.h"
 #include "log.h"

@@ -4,10 +4,12 @@
 
 #include "clients/github.h"
 #include "clients/slack.h"
+#include "config.h"
 #include "gate.h"
 #include "issue.h"
 #include "jsonh.h"
 #include "log.h"
+#include "message.h"
 #include "tap.h"
 #include "util.h"
 
@@ -283,7 +285,7 @@ test_issue__slack(void)
 	check_set(r, CHECK_FAIL, "HTTP 500", "2xx", "reply <!here> & co");
 	g.notify.issue_url = xstrdup("https://github.com/acme/atom/issues/12");
 	g.notify.issue_number = 12;
-	issue_slack_build(&m, &g);
+	message_slack_build(&m, &g);
 	payload = slack_payload_new(&m);
 	ok(jsonh_parse(&doc, payload, strlen(payload), NULL) == 0, "Slack payload is JSON");
 	ok(strstr(payload, "<!channel>") == NULL && strstr(payload, "<!here>") == NULL, "no ping from outside text");
@@ -300,7 +302,7 @@ test_issue__slack(void)
 	slack_message_dispose(&m);
 
 	g.result = GATE_PASSED;
-	issue_slack_build(&m, &g);
+	message_slack_build(&m, &g);
 	is_str(m.header, "Passed: production / atom", "passed header");
 	ok(m.n_fields <= 3, "passed message is short: %zu fields", m.n_fields);
 	slack_message_dispose(&m);

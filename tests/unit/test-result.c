@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "config.h"
 #include "gate.h"
 #include "tap.h"
 
