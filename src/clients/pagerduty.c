@@ -89,7 +89,7 @@ put_line(struct buf *b, const char *s, size_t max)
 {
 	size_t i;
 
-	for (i = 0; s[i] != '\0' && i < max; i++) {
+	for (i = 0; i < max && s[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)s[i];
 		buf_putc(b, c < 0x20 || c == 0x7f ? ' ' : (char)c);
 	}
