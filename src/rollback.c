@@ -516,6 +516,74 @@ replan(struct gate *g, struct rollback_cluster *cl, struct error *err)
 }
 
 /*
+ * Whether a workload gets its prepared patch now; if not, its outcome says why: left alone
+ * because managed-rollback is skip, never planned, or nothing to undo.
+ */
+static bool
+patch_due(struct gate *g, struct cluster_item *it, struct rollback_entry *e)
+{
+	if (skip_managed(g, e)) {
+		char *who = manager_describe(&e->manager), *cmd = manager_command(&e->manager, g->commit.sha);
+		e->outcome = ROLLBACK_SKIPPED;
+		e->managed_skipped = true;
+		set_str(&e->detail, xasprintf("not rolled back: managed by %s (managed-rollback: skip); run: %s", who, cmd));
+		log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
+		free(who);
+		free(cmd);
+		return false;
+	}
+	if (!it->planned) {
+		e->outcome = ROLLBACK_FAILED;
+		set_str(&e->detail, xasprintf("rollback impossible: %s", it->problem != NULL ? it->problem : "unknown"));
+		log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
+		return false;
+	}
+	if (it->plan.verdict != KUBECTL_UNDO_PATCH) {
+		e->outcome = ROLLBACK_SKIPPED;
+		set_str(&e->detail, xasprintf("rollback skipped: %s", it->problem != NULL ? it->problem : it->plan.message));
+		log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
+		return false;
+	}
+	return true;
+}
+
+/* what the API said to one patch: a conflict explained (or resent), a refusal, a dry run, sent */
+static void
+patch_outcome(struct gate *g, struct rollback_cluster *cl, struct cluster_item *it, struct rollback_entry *e,
+	      struct k8s_patch *p, size_t *n_sent)
+{
+	if (p->rc == ERR_CONFLICT && it->plan.strategic) {
+		resend_strategic(g, cl, it, e, &p->err, n_sent);
+	} else if (p->rc == ERR_CONFLICT) {
+		explain_conflict(cl, it, e, &p->err);
+	} else if (p->rc < 0) {
+		e->outcome = ROLLBACK_FAILED;
+		set_str(&e->detail, xasprintf("rollback rejected: %s", p->err.msg));
+		log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
+	} else if (g->cfg->dry_run) {
+		e->outcome = ROLLBACK_DRY_RUN;
+		set_str(&e->detail, xasprintf("dry run: the API accepted the rollback from revision %ld (%s) to revision "
+					      "%ld (%s); nothing was changed",
+					      it->plan.revision_current, it->plan.images_current,
+					      it->plan.revision_target, it->plan.images_target));
+		log_info("  %s: %s", it->name, e->detail);
+	} else {
+		it->patched = p->result;
+		p->result = NULL; /* now owned by the item */
+		(*n_sent)++;
+		if (e->failure_to_patch_ms >= 0) {
+			log_info("  %s: rollback sent: revision %ld (%s) -> revision %ld (%s), %lld ms after '%s' failed",
+				 it->name, it->plan.revision_current, it->plan.images_current, it->plan.revision_target,
+				 it->plan.images_target, (long long)e->failure_to_patch_ms, g->first_failure);
+		} else {
+			log_info("  %s: rollback sent: revision %ld (%s) -> revision %ld (%s)", it->name,
+				 it->plan.revision_current, it->plan.images_current, it->plan.revision_target,
+				 it->plan.images_target);
+		}
+	}
+}
+
+/*
  * Sends the patches of the Deployments not handled yet. The first wave (final false) sends what
  * preflight prepared and leaves the rest for after replan(), so that no network round trip comes
  * between a failure and the prepared patches; the second wave (final true) gives up on what still
@@ -537,26 +605,7 @@ send_patches(struct gate *g, struct rollback_cluster *cl, bool final, size_t *n_
 			continue;
 		}
 		it->handled = true;
-		if (skip_managed(g, e)) {
-			char *who = manager_describe(&e->manager), *cmd = manager_command(&e->manager, g->commit.sha);
-			e->outcome = ROLLBACK_SKIPPED;
-			e->managed_skipped = true;
-			set_str(&e->detail, xasprintf("not rolled back: managed by %s (managed-rollback: skip); run: %s", who, cmd));
-			log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
-			free(who);
-			free(cmd);
-			continue;
-		}
-		if (!it->planned) {
-			e->outcome = ROLLBACK_FAILED;
-			set_str(&e->detail, xasprintf("rollback impossible: %s", it->problem != NULL ? it->problem : "unknown"));
-			log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
-			continue;
-		}
-		if (it->plan.verdict != KUBECTL_UNDO_PATCH) {
-			e->outcome = ROLLBACK_SKIPPED;
-			set_str(&e->detail, xasprintf("rollback skipped: %s", it->problem != NULL ? it->problem : it->plan.message));
-			log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
+		if (!patch_due(g, it, e)) {
 			continue;
 		}
 		patches[m].namespace = cl->target.namespace;
@@ -583,35 +632,7 @@ send_patches(struct gate *g, struct rollback_cluster *cl, bool final, size_t *n_
 		if (g->first_failure_ms != 0) {
 			e->failure_to_patch_ms = p->sent_ms - g->first_failure_ms;
 		}
-		if (p->rc == ERR_CONFLICT && it->plan.strategic) {
-			resend_strategic(g, cl, it, e, &p->err, n_sent);
-		} else if (p->rc == ERR_CONFLICT) {
-			explain_conflict(cl, it, e, &p->err);
-		} else if (p->rc < 0) {
-			e->outcome = ROLLBACK_FAILED;
-			set_str(&e->detail, xasprintf("rollback rejected: %s", p->err.msg));
-			log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
-		} else if (cfg->dry_run) {
-			e->outcome = ROLLBACK_DRY_RUN;
-			set_str(&e->detail, xasprintf("dry run: the API accepted the rollback from revision %ld (%s) to revision "
-						      "%ld (%s); nothing was changed",
-						      it->plan.revision_current, it->plan.images_current,
-						      it->plan.revision_target, it->plan.images_target));
-			log_info("  %s: %s", it->name, e->detail);
-		} else {
-			it->patched = p->result;
-			p->result = NULL; /* now owned by the item */
-			(*n_sent)++;
-			if (e->failure_to_patch_ms >= 0) {
-				log_info("  %s: rollback sent: revision %ld (%s) -> revision %ld (%s), %lld ms after '%s' failed",
-					 it->name, it->plan.revision_current, it->plan.images_current, it->plan.revision_target,
-					 it->plan.images_target, (long long)e->failure_to_patch_ms, g->first_failure);
-			} else {
-				log_info("  %s: rollback sent: revision %ld (%s) -> revision %ld (%s)", it->name,
-					 it->plan.revision_current, it->plan.images_current, it->plan.revision_target,
-					 it->plan.images_target);
-			}
-		}
+		patch_outcome(g, cl, it, e, p, n_sent);
 	}
 out:
 	for (i = 0; i < m; i++) {
