@@ -4,7 +4,7 @@
  * byte 1 the max-db-query-time, then "Location header value\nbody". Details are one printable
  * line of valid UTF-8 whatever the server sent.
  */
-#include "checks/smoke.h"
+#include "checks/judge.h"
 #include "fuzz.h"
 #include "log.h"
 #include "util.h"

@@ -4,7 +4,7 @@
  * Input: byte 0 picks the status, then "token-path\nbody". A token found must be a non-empty
  * string, and the check's detail must never contain it.
  */
-#include "checks/smoke.h"
+#include "checks/judge.h"
 #include "fuzz.h"
 #include "log.h"
 #include "util.h"

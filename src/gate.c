@@ -209,7 +209,7 @@ gate_first_deployment(const struct gate *g)
 	const struct config *cfg = g->cfg;
 
 	return cfg->deployments != NULL && cfg->deployments[0] != NULL ? cfg->deployments[0]
-									: "deployment";
+								       : "deployment";
 }
 
 const char *
@@ -225,7 +225,8 @@ gate_rollback_line(const struct gate *g)
 
 	if (r->outcome == ROLLBACK_NONE && r->detail == NULL) {
 		if (!g->cfg->rollback) {
-			return xstrdup("not attempted: automatic rollback is off (rollback: false)");
+			return xstrdup(
+				"not attempted: automatic rollback is off (rollback: false)");
 		}
 		if (!r->enabled) {
 			return xstrdup("not attempted: no usable cluster configuration");

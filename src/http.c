@@ -369,30 +369,10 @@ on_header(char *data, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* the defaults every transfer gets, in one place (fwupd); every ignored return is visible */
 static void
-setup_easy(struct http_batch *b, struct http_request *req)
+easy_defaults(struct http_batch *b, struct http_request *req, struct req_priv *p, CURL *e)
 {
-	struct req_priv *p = req->priv;
-	CURL *e;
-	const char *method = req->method != NULL ? req->method : "GET";
-	size_t i;
-
-	if (p->easy == NULL) {
-		p->easy = easy_take(b->h);
-	} else {
-		curl_easy_reset(p->easy);
-	}
-	e = p->easy;
-	curl_slist_free_all(p->slist);
-	p->slist = NULL;
-	curl_slist_free_all(p->connect_to);
-	p->connect_to = NULL;
-	p->errbuf[0] = '\0';
-	p->too_big = false;
-	p->headers_too_big = false;
-	p->consumer_stop = false;
-	p->header_bytes = 0;
-
 	(void)curl_easy_setopt(e, CURLOPT_URL, req->url);
 	(void)curl_easy_setopt(e, CURLOPT_PRIVATE, req);
 	(void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -416,6 +396,13 @@ setup_easy(struct http_batch *b, struct http_request *req)
 		(void)curl_easy_setopt(e, CURLOPT_SHARE, b->h->share);
 	}
 	/* never CURLOPT_VERBOSE, even with --verbose: it prints Authorization headers */
+}
+
+/* the method, and the body for the methods that carry one */
+static void
+easy_method(struct http_request *req, CURL *e)
+{
+	const char *method = req->method != NULL ? req->method : "GET";
 
 	if (strcmp(method, "GET") == 0) {
 		(void)curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -431,6 +418,14 @@ setup_easy(struct http_batch *b, struct http_request *req)
 		(void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
 		(void)curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
 	}
+}
+
+/* request headers and credentials: bearer tokens through CURLAUTH_BEARER, never a built header */
+static void
+easy_headers(struct http_request *req, struct req_priv *p, CURL *e)
+{
+	size_t i;
+
 	if (req->content_type != NULL) {
 		char *h = xasprintf("Content-Type: %s", req->content_type);
 		p->slist = curl_slist_append(p->slist, h);
@@ -450,35 +445,70 @@ setup_easy(struct http_batch *b, struct http_request *req)
 		(void)curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user);
 		(void)curl_easy_setopt(e, CURLOPT_PASSWORD, req->basic_password != NULL ? req->basic_password : "");
 	}
+}
+
+/* the Kubernetes API's TLS: its CA, a client certificate and key, tls-server-name */
+static void
+easy_tls(struct http_request *req, struct req_priv *p, CURL *e)
+{
+	const struct http_tls *t = req->tls;
+
+	if (t->ca_pem != NULL) {
+		struct curl_blob blob = { (void *)t->ca_pem, t->ca_len, CURL_BLOB_COPY };
+		(void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+	} else if (t->ca_file != NULL) {
+		(void)curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+	}
+	if (t->cert_pem != NULL) {
+		struct curl_blob blob = { (void *)t->cert_pem, t->cert_len, CURL_BLOB_COPY };
+		(void)curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
+		(void)curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+	} else if (t->cert_file != NULL) {
+		(void)curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+	}
+	if (t->key_pem != NULL) {
+		struct curl_blob blob = { (void *)t->key_pem, t->key_len, CURL_BLOB_COPY };
+		(void)curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
+		(void)curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+	} else if (t->key_file != NULL) {
+		(void)curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+	}
+	if (t->insecure) {
+		(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (t->server_name != NULL && t->server_name[0] != '\0') {
+		set_server_name(p, e, req->url, t->server_name);
+	}
+}
+
+static void
+setup_easy(struct http_batch *b, struct http_request *req)
+{
+	struct req_priv *p = req->priv;
+	CURL *e;
+
+	if (p->easy == NULL) {
+		p->easy = easy_take(b->h);
+	} else {
+		curl_easy_reset(p->easy);
+	}
+	e = p->easy;
+	curl_slist_free_all(p->slist);
+	p->slist = NULL;
+	curl_slist_free_all(p->connect_to);
+	p->connect_to = NULL;
+	p->errbuf[0] = '\0';
+	p->too_big = false;
+	p->headers_too_big = false;
+	p->consumer_stop = false;
+	p->header_bytes = 0;
+
+	easy_defaults(b, req, p, e);
+	easy_method(req, e);
+	easy_headers(req, p, e);
 	if (req->tls != NULL) {
-		const struct http_tls *t = req->tls;
-		if (t->ca_pem != NULL) {
-			struct curl_blob blob = { (void *)t->ca_pem, t->ca_len, CURL_BLOB_COPY };
-			(void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-		} else if (t->ca_file != NULL) {
-			(void)curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
-		}
-		if (t->cert_pem != NULL) {
-			struct curl_blob blob = { (void *)t->cert_pem, t->cert_len, CURL_BLOB_COPY };
-			(void)curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
-			(void)curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-		} else if (t->cert_file != NULL) {
-			(void)curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
-		}
-		if (t->key_pem != NULL) {
-			struct curl_blob blob = { (void *)t->key_pem, t->key_len, CURL_BLOB_COPY };
-			(void)curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
-			(void)curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-		} else if (t->key_file != NULL) {
-			(void)curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
-		}
-		if (t->insecure) {
-			(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-			(void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-		}
-		if (t->server_name != NULL && t->server_name[0] != '\0') {
-			set_server_name(p, e, req->url, t->server_name);
-		}
+		easy_tls(req, p, e);
 	}
 }
 
@@ -618,66 +648,68 @@ classify(CURLcode rc, const struct req_priv *p)
 	}
 }
 
+/* a reply arrived: its status, content type, HTTP version and Retry-After */
 static void
-finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
+read_reply(struct http_request *req, struct req_priv *p, long status)
 {
-	struct req_priv *p = req->priv;
-	struct retry_policy policy = b->opts.retry;
-	struct retry_input in;
-	enum retry_verdict verdict;
-	int64_t delay = 0;
-	long status = 0;
-	char *logurl;
+	const char *ct = NULL;
+	long version = 0;
 
-	(void)curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
-	req->transport = classify(rc, p);
-	if (req->transport == TRANSPORT_OK) {
-		const char *ct = NULL;
-		long version = 0;
-		req->resp.status = status;
-		(void)curl_easy_getinfo(p->easy, CURLINFO_CONTENT_TYPE, &ct);
-		free(req->resp.content_type);
-		req->resp.content_type = ct != NULL ? xstrdup(ct) : NULL;
-		(void)curl_easy_getinfo(p->easy, CURLINFO_HTTP_VERSION, &version);
-		req->resp.http_version = version == CURL_HTTP_VERSION_2_0 ? 20 : 11;
-		req->resp.retry_after_ms = -1;
-		{
-			const char *ra = http_response_header(&req->resp, "retry-after");
-			if (ra != NULL) {
-				req->resp.retry_after_ms = retry_after_parse(ra, wall_ms() / 1000);
-			}
-		}
-		error_clear(&req->err);
-	} else {
-		const char *detail = p->errbuf[0] != '\0' ? p->errbuf : curl_easy_strerror(rc);
-		enum error_code code = ERR_NETWORK;
-		req->resp.status = 0;
-		if (req->transport == TRANSPORT_TIMEOUT) {
-			char d[32];
-			duration_format(d, sizeof(d), req->timeout_ms > 0 ? req->timeout_ms : 30000);
-			(void)error_set(&req->err, ERR_TIMEOUT, "no complete reply within %s", d);
-		} else if (req->transport == TRANSPORT_TOO_BIG && !p->too_big) {
-			(void)error_set(&req->err, ERR_TOO_BIG, "a reply header is too large (libcurl: %s); transfer stopped",
-					detail);
-		} else if (req->transport == TRANSPORT_TOO_BIG && p->headers_too_big) {
-			(void)error_set(&req->err, ERR_TOO_BIG, "reply headers larger than %d bytes; transfer stopped",
-					MAX_HEADER_BYTES);
-		} else if (req->transport == TRANSPORT_TOO_BIG) {
-			size_t cap = req->max_body != 0 ? req->max_body : HTTP_DEFAULT_MAX_BODY;
-			(void)error_set(&req->err, ERR_TOO_BIG, "reply larger than %zu bytes; transfer stopped", cap);
-		} else if (p->consumer_stop) {
-			(void)error_set(&req->err, ERR_GENERIC, "stopped by the reader");
-		} else {
-			if (req->transport == TRANSPORT_TLS) {
-				code = ERR_TLS;
-			}
-			(void)error_set(&req->err, code, "%s: %s", transport_outcome_name(req->transport), detail);
+	req->resp.status = status;
+	(void)curl_easy_getinfo(p->easy, CURLINFO_CONTENT_TYPE, &ct);
+	free(req->resp.content_type);
+	req->resp.content_type = ct != NULL ? xstrdup(ct) : NULL;
+	(void)curl_easy_getinfo(p->easy, CURLINFO_HTTP_VERSION, &version);
+	req->resp.http_version = version == CURL_HTTP_VERSION_2_0 ? 20 : 11;
+	req->resp.retry_after_ms = -1;
+	{
+		const char *ra = http_response_header(&req->resp, "retry-after");
+		if (ra != NULL) {
+			req->resp.retry_after_ms = retry_after_parse(ra, wall_ms() / 1000);
 		}
 	}
+	error_clear(&req->err);
+}
 
-	/* everything needed from the handle is read: hand it to the next request */
-	transfer_release(b->h, req);
+/* no usable reply: one plain line in req->err saying why */
+static void
+describe_failure(struct http_request *req, struct req_priv *p, CURLcode rc)
+{
+	const char *detail = p->errbuf[0] != '\0' ? p->errbuf : curl_easy_strerror(rc);
+	enum error_code code = ERR_NETWORK;
 
+	req->resp.status = 0;
+	if (req->transport == TRANSPORT_TIMEOUT) {
+		char d[32];
+		duration_format(d, sizeof(d), req->timeout_ms > 0 ? req->timeout_ms : 30000);
+		(void)error_set(&req->err, ERR_TIMEOUT, "no complete reply within %s", d);
+	} else if (req->transport == TRANSPORT_TOO_BIG && !p->too_big) {
+		(void)error_set(&req->err, ERR_TOO_BIG, "a reply header is too large (libcurl: %s); transfer stopped",
+				detail);
+	} else if (req->transport == TRANSPORT_TOO_BIG && p->headers_too_big) {
+		(void)error_set(&req->err, ERR_TOO_BIG, "reply headers larger than %d bytes; transfer stopped",
+				MAX_HEADER_BYTES);
+	} else if (req->transport == TRANSPORT_TOO_BIG) {
+		size_t cap = req->max_body != 0 ? req->max_body : HTTP_DEFAULT_MAX_BODY;
+		(void)error_set(&req->err, ERR_TOO_BIG, "reply larger than %zu bytes; transfer stopped", cap);
+	} else if (p->consumer_stop) {
+		(void)error_set(&req->err, ERR_GENERIC, "stopped by the reader");
+	} else {
+		if (req->transport == TRANSPORT_TLS) {
+			code = ERR_TLS;
+		}
+		(void)error_set(&req->err, code, "%s: %s", transport_outcome_name(req->transport), detail);
+	}
+}
+
+/* the retry policy's verdict on this attempt; *delay_out the wait before the next one */
+static enum retry_verdict
+decide_retry(struct retry_policy *policy, const struct http_batch *b, const struct http_request *req,
+	     const struct req_priv *p, int64_t *delay_out)
+{
+	struct retry_input in;
+
+	*policy = b->opts.retry;
 	memset(&in, 0, sizeof(in));
 	in.retries_done = req->attempts - 1;
 	in.transport = req->transport;
@@ -686,13 +718,36 @@ finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
 	in.idempotent = req->idempotent;
 	in.jitter = random_u32();
 	if (req->max_retries >= 0) {
-		policy.max_retries = req->max_retries;
+		policy->max_retries = req->max_retries;
 	}
 	if (p->consumer_stop) {
-		verdict = RETRY_NO;
-	} else {
-		verdict = retry_decide(&policy, &in, &delay);
+		return RETRY_NO;
 	}
+	return retry_decide(policy, &in, delay_out);
+}
+
+static void
+finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
+{
+	struct req_priv *p = req->priv;
+	struct retry_policy policy;
+	enum retry_verdict verdict;
+	int64_t delay = 0;
+	long status = 0;
+	char *logurl;
+
+	(void)curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+	req->transport = classify(rc, p);
+	if (req->transport == TRANSPORT_OK) {
+		read_reply(req, p, status);
+	} else {
+		describe_failure(req, p, rc);
+	}
+
+	/* everything needed from the handle is read: hand it to the next request */
+	transfer_release(b->h, req);
+
+	verdict = decide_retry(&policy, b, req, p, &delay);
 	logurl = url_for_log(req->url);
 	log_debug("%s %s -> %ld (%s) in %lld ms, attempt %d", req->method != NULL ? req->method : "GET",
 		  logurl, req->resp.status, transport_outcome_name(req->transport),

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "digest.h"
 #include "incident.h"
+#include "gate.h"
 #include "log.h"
 #include "markdown.h"
 #include "util.h"

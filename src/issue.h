@@ -5,7 +5,8 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "gate.h"
+
+struct gate;
 
 /*
  * What people are told when the gate fails: the GitHub issue (title, Markdown body, a hidden

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "gate.h"
 #include "log.h"
 #include "util.h"
 #include "wfcmd.h"

@@ -4,7 +4,8 @@
 
 #include "buf.h"
 #include "error.h"
-#include "gate.h"
+
+struct gate;
 
 /* renders every step output as name<<DELIM heredocs (scrubbed); delim_seed for tests, else NULL */
 void outputs_render(struct buf *out, const struct gate *g, const char *report, const char *delim_seed);

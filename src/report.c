@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "gate.h"
 #include "jsonh.h"
 #include "log.h"
 #include "util.h"

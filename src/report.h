@@ -5,7 +5,9 @@
 #include <json-c/json.h>
 
 #include "error.h"
-#include "gate.h"
+
+struct config;
+struct gate;
 
 #define REPORT_SCHEMA "https://github.com/atom-safety/atom-safety-action/report-v1"
 

@@ -107,8 +107,8 @@ observe_fn(struct json_object *object, void *user)
  * ReplicaSet do not exist, and undo would pick the wrong target. Wait (briefly) until it is.
  */
 static int
-wait_observed(struct json_object **dep, struct rollback_cluster *cl, const struct gate *g, const struct cluster_item *it,
-	      struct error *err)
+wait_observed(struct json_object **dep, struct rollback_cluster *cl, const struct gate *g,
+	      const struct cluster_item *it, struct error *err)
 {
 	struct observe_ctx o = { NULL };
 	const char *rv, *name = it->name;
@@ -390,7 +390,8 @@ rollout_fn(struct json_object *object, void *user)
 
 /* a rejected test operation and any other 409/422 look alike: ask the API what the revision is now */
 static void
-explain_conflict(struct rollback_cluster *cl, struct cluster_item *it, struct rollback_entry *e, const struct error *perr)
+explain_conflict(struct rollback_cluster *cl, struct cluster_item *it, struct rollback_entry *e,
+		 const struct error *perr)
 {
 	struct json_object *dep = NULL;
 	struct error gerr = ERROR_INIT;
@@ -590,7 +591,8 @@ patch_outcome(struct gate *g, struct rollback_cluster *cl, struct cluster_item *
  * could not be planned.
  */
 static int
-send_patches(struct gate *g, struct rollback_cluster *cl, bool final, size_t *n_sent, struct error *err)
+send_patches(struct gate *g, struct rollback_cluster *cl, bool final, size_t *n_sent,
+	     struct error *err)
 {
 	const struct config *cfg = g->cfg;
 	struct k8s_patch *patches = xcalloc(cl->n + 1, sizeof(*patches));
@@ -816,7 +818,8 @@ rollback_execute(struct gate *g, bool *rolled_out, struct error *err)
 	if (cl == NULL || !cl->loaded) {
 		g->rollback.outcome = ROLLBACK_FAILED;
 		set_str(&g->rollback.detail,
-			xasprintf("rollback impossible: %s", cl != NULL && cl->unavailable != NULL ? cl->unavailable : "no cluster"));
+			xasprintf("rollback impossible: %s",
+				  cl != NULL && cl->unavailable != NULL ? cl->unavailable : "no cluster"));
 		log_error("%s", g->rollback.detail);
 		return 0;
 	}

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "gate.h"
 #include "log.h"
 #include "markdown.h"
 #include "util.h"

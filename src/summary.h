@@ -4,7 +4,8 @@
 
 #include "buf.h"
 #include "error.h"
-#include "gate.h"
+
+struct gate;
 
 #define SUMMARY_LIMIT (1024 * 1024) /* the runner refuses bigger step summaries */
 

@@ -5,6 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks/judge.h"
+#include "config.h"
+#include "gate.h"
+#include "http.h"
+#include "jsonh.h"
 #include "log.h"
 #include "util.h"
 
@@ -16,6 +21,28 @@
 #define READINESS_MAX_INTERVAL_MS 1000
 
 typedef void judge_fn(struct check_result *r, const struct http_request *req, const struct gate *g);
+
+/* {"username":…,"password":…}; the caller wipes and frees */
+static char *
+login_body_new(const char *username, const char *password)
+{
+	struct json_object *o = json_object_new_object();
+	char *out;
+
+	jsonh_add_string(o, "username", username);
+	jsonh_add_string(o, "password", password);
+	out = xstrdup(jsonh_to_string(o, false));
+	/* json-c keeps its own copies: wipe them before releasing */
+	{
+		struct json_object *pw = jsonh_member(o, "password");
+		char *p = (char *)json_object_get_string(pw);
+		secret_wipe(p, strlen(p));
+		const char *ser = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		secret_wipe((void *)ser, strlen(ser));
+	}
+	json_object_put(o);
+	return out;
+}
 
 static void
 judge_health(struct check_result *r, const struct http_request *req, const struct gate *g)
@@ -214,32 +241,27 @@ on_smoke_done(struct http_request *req, void *user)
 	}
 }
 
-int
-smoke_run(struct gate *g, struct error *err)
+/* one item per check of this phase, in order: database, login, then the endpoints */
+static void
+add_items(struct smoke_ctx *s, struct smoke_item **login_out)
 {
+	struct gate *g = s->g;
 	const struct config *cfg = g->cfg;
-	struct smoke_ctx s;
-	struct http_batch_opts opts;
-	struct smoke_item *login = NULL;
 	size_t i, n = 0;
-	int rc = 0;
 
-	memset(&s, 0, sizeof(s));
-	s.g = g;
-	s.items = xcalloc(cfg->n_endpoints + 2, sizeof(*s.items));
-
+	*login_out = NULL;
 	if (cfg->db_health_path != NULL) {
-		struct smoke_item *it = &s.items[n++];
+		struct smoke_item *it = &s->items[n++];
 		it->kind = SMOKE_DATABASE;
 		it->result = check_list_add(&g->checks, "database", PHASE_SMOKE);
 		it->url = gate_service_url(g, cfg->db_health_path);
 	}
 	if (cfg->username != NULL) {
-		login = &s.items[n++];
-		login->kind = SMOKE_LOGIN;
-		login->result = check_list_add(&g->checks, "login", PHASE_SMOKE);
-		login->url = gate_service_url(g, cfg->login_path);
-		s.login_body = login_body_new(cfg->username, cfg->password);
+		*login_out = &s->items[n++];
+		(*login_out)->kind = SMOKE_LOGIN;
+		(*login_out)->result = check_list_add(&g->checks, "login", PHASE_SMOKE);
+		(*login_out)->url = gate_service_url(g, cfg->login_path);
+		s->login_body = login_body_new(cfg->username, cfg->password);
 	} else {
 		struct check_result *r = check_list_add(&g->checks, "login", PHASE_SMOKE);
 		check_set(r, CHECK_SKIP, NULL, NULL, "username and password are not set: authenticated checks skipped");
@@ -251,24 +273,31 @@ smoke_run(struct gate *g, struct error *err)
 		}
 	}
 	for (i = 0; i < cfg->n_endpoints; i++) {
-		struct smoke_item *it = &s.items[n++];
+		struct smoke_item *it = &s->items[n++];
 		it->kind = SMOKE_ENDPOINT;
 		it->endpoint = &cfg->endpoints[i];
 		it->result = check_list_add(&g->checks, cfg->endpoints[i].name, PHASE_SMOKE);
 		it->url = gate_service_url(g, cfg->endpoints[i].path);
 	}
-	s.n_items = n;
+	s->n_items = n;
+}
 
-	for (i = 0; i < n; i++) {
-		struct smoke_item *it = &s.items[i];
+/* each item's request: the login a POST that is never retried blindly, endpoints as configured */
+static void
+prepare_requests(struct smoke_ctx *s, const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_items; i++) {
+		struct smoke_item *it = &s->items[i];
 		it->req.url = it->url;
 		it->req.timeout_ms = cfg->request_timeout_ms;
 		it->req.max_retries = -1;
 		it->req.user = it;
 		if (it->kind == SMOKE_LOGIN) {
 			it->req.method = "POST";
-			it->req.body = s.login_body;
-			it->req.body_len = strlen(s.login_body);
+			it->req.body = s->login_body;
+			it->req.body_len = strlen(s->login_body);
 			it->req.content_type = "application/json";
 			it->req.idempotent = false;
 		} else {
@@ -277,6 +306,48 @@ smoke_run(struct gate *g, struct error *err)
 					     (strcmp(it->req.method, "POST") != 0 && strcmp(it->req.method, "PATCH") != 0);
 		}
 	}
+}
+
+/* says why each check without a reply has none: cancelled, stopped for the rollback, or no login */
+static void
+skip_unfinished(struct smoke_ctx *s, int rc, bool have_login)
+{
+	const struct gate *g = s->g;
+	size_t i;
+
+	for (i = 0; i < s->n_items; i++) {
+		struct smoke_item *it = &s->items[i];
+		if (it->req.state == HTTP_DONE) {
+			continue;
+		}
+		if (rc == ERR_CANCELLED) {
+			check_set(it->result, CHECK_SKIP, NULL, NULL, "not completed: the job was cancelled");
+		} else if (s->stopped_early) {
+			check_set(it->result, CHECK_SKIP, NULL, NULL,
+				  "not completed: '%s' failed first and the rollback started at once", g->first_failure);
+		} else if (it->kind == SMOKE_ENDPOINT && have_login) {
+			check_set(it->result, CHECK_SKIP, NULL, NULL, "not sent: login failed, no request goes out without a token");
+		} else if (it->kind == SMOKE_ENDPOINT) {
+			check_set(it->result, CHECK_SKIP, NULL, NULL, "not sent: username and password are not set");
+		}
+	}
+}
+
+int
+smoke_run(struct gate *g, struct error *err)
+{
+	const struct config *cfg = g->cfg;
+	struct smoke_ctx s;
+	struct http_batch_opts opts;
+	struct smoke_item *login = NULL;
+	size_t i;
+	int rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.g = g;
+	s.items = xcalloc(cfg->n_endpoints + 2, sizeof(*s.items));
+	add_items(&s, &login);
+	prepare_requests(&s, cfg);
 
 	memset(&opts, 0, sizeof(opts));
 	opts.retry = g->retry;
@@ -287,31 +358,16 @@ smoke_run(struct gate *g, struct error *err)
 		/* health already failed: the rollback comes first */
 		s.stopped_early = true;
 	} else {
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < s.n_items; i++) {
 			if (s.items[i].kind != SMOKE_ENDPOINT) {
 				http_batch_add(s.batch, &s.items[i].req);
 			}
 		}
 		rc = http_batch_run(s.batch, err);
 	}
+	skip_unfinished(&s, rc, login != NULL);
 
-	for (i = 0; i < n; i++) {
-		struct smoke_item *it = &s.items[i];
-		if (it->req.state == HTTP_DONE) {
-			continue;
-		}
-		if (rc == ERR_CANCELLED) {
-			check_set(it->result, CHECK_SKIP, NULL, NULL, "not completed: the job was cancelled");
-		} else if (s.stopped_early) {
-			check_set(it->result, CHECK_SKIP, NULL, NULL,
-				  "not completed: '%s' failed first and the rollback started at once", g->first_failure);
-		} else if (it->kind == SMOKE_ENDPOINT && login != NULL) {
-			check_set(it->result, CHECK_SKIP, NULL, NULL, "not sent: login failed, no request goes out without a token");
-		} else if (it->kind == SMOKE_ENDPOINT) {
-			check_set(it->result, CHECK_SKIP, NULL, NULL, "not sent: username and password are not set");
-		}
-	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < s.n_items; i++) {
 		http_request_dispose(&s.items[i].req);
 		free(s.items[i].url);
 	}

@@ -609,6 +609,95 @@ out:
 	return rc;
 }
 
+/* sleeps the back-off (never past the deadline) and doubles it; ERR_CANCELLED on a signal */
+static int
+back_off(int64_t *delay, int64_t deadline_ms, struct error *err)
+{
+	int64_t left = deadline_ms - clock_ms();
+
+	if (cancel_sleep_ms(*delay < left ? *delay : (left > 0 ? left : 0)) < 0) {
+		return error_set(err, ERR_CANCELLED, "cancelled by signal %d", cancel_signal());
+	}
+	*delay = *delay * 2 > K8S_POLL_MAX_DELAY_MS ? K8S_POLL_MAX_DELAY_MS : *delay * 2;
+	return 0;
+}
+
+/* GETs the Deployment and hands it to the watcher's fn: 1 when fn stopped, 0, or the error code */
+static int
+read_once(struct k8s_client *c, struct watch_state *s, const char *namespace, struct error *err)
+{
+	struct json_object *obj = NULL;
+	int rc;
+
+	rc = k8s_object_get(&obj, c, s->resource, namespace, s->name, err);
+	if (rc < 0) {
+		return rc;
+	}
+	remember_rv(s, obj);
+	rc = s->fn(obj, s->user) != 0 ? 1 : 0;
+	json_object_put(obj);
+	return rc;
+}
+
+enum watch_step {
+	WATCH_DONE,  /* stop with *rc */
+	WATCH_READ,  /* read the object again, then watch from its version */
+	WATCH_POLL,  /* watching is forbidden: read it with a growing delay instead */
+	WATCH_AGAIN, /* watch again from the last resourceVersion seen */
+};
+
+/* what to do once one watch request has ended (rc and status are watch_once's) */
+static enum watch_step
+watch_ended(int *rc, struct watch_state *s, const char *namespace, long status, int64_t deadline_ms,
+	    int *failures, struct error *err)
+{
+	if (*rc == ERR_CANCELLED) {
+		return WATCH_DONE;
+	}
+	if (s->stopped) {
+		*rc = 0;
+		return WATCH_DONE;
+	}
+	if (s->deleted) {
+		*rc = error_set(err, ERR_NOT_FOUND, "%s '%s' was deleted from namespace '%s'",
+				kind_word(s->resource) != NULL ? kind_word(s->resource) : s->resource, s->name,
+				namespace);
+		return WATCH_DONE;
+	}
+	if (s->failed) {
+		*rc = s->ev_err.code != ERR_OK ? s->ev_err.code : ERR_HTTP;
+		memcpy(err, &s->ev_err, sizeof(*err));
+		return WATCH_DONE;
+	}
+	if (s->expired || status == 410) {
+		return WATCH_READ;
+	}
+	if (status == 403) {
+		/* a Role without 'watch' still lets us follow the rollout, less promptly */
+		log_warn("rollback: %s; following the rollout by reading the %s instead", err->msg,
+			 kind_word(s->resource) != NULL ? kind_word(s->resource) : s->resource);
+		error_clear(err);
+		return WATCH_POLL;
+	}
+	if (*rc == ERR_TIMEOUT && clock_ms() >= deadline_ms) {
+		return WATCH_DONE;
+	}
+	if (*rc < 0 && status != 0) {
+		return WATCH_DONE;
+	}
+	if (*rc < 0) {
+		/* the connection failed: try again a few times, not in a hot loop */
+		if (++*failures > 5) {
+			return WATCH_DONE;
+		}
+		log_debug("watch %s: %s; watching again", s->resource, err->msg);
+		error_clear(err);
+	} else {
+		*failures = 0;
+	}
+	return WATCH_AGAIN;
+}
+
 int
 k8s_deployment_watch(struct k8s_client *c, const char *namespace, const char *name, const char *resource_version,
 		     int64_t deadline_ms, k8s_watch_fn *fn, void *user, struct error *err)
@@ -635,34 +724,25 @@ k8s_object_watch(struct k8s_client *c, const char *resource, const char *namespa
 		s.rv = xstrdup(resource_version);
 	}
 	for (;;) {
-		int64_t left = deadline_ms - clock_ms();
+		enum watch_step step;
 		int64_t started;
 		long status = 0;
-		if (left <= 0) {
+		if (deadline_ms - clock_ms() <= 0) {
 			rc = error_set(err, ERR_TIMEOUT, "deadline");
 			break;
 		}
 		if (need_get || polling) {
-			struct json_object *obj = NULL;
-			rc = k8s_object_get(&obj, c, resource, namespace, name, err);
-			if (rc < 0) {
+			rc = read_once(c, &s, namespace, err);
+			if (rc != 0) {
+				rc = rc > 0 ? 0 : rc;
 				break;
 			}
-			remember_rv(&s, obj);
-			if (fn(obj, user) != 0) {
-				json_object_put(obj);
-				rc = 0;
-				break;
-			}
-			json_object_put(obj);
 			need_get = false;
 			if (polling) {
-				left = deadline_ms - clock_ms();
-				if (cancel_sleep_ms(delay < left ? delay : left) < 0) {
-					rc = error_set(err, ERR_CANCELLED, "cancelled by signal %d", cancel_signal());
+				rc = back_off(&delay, deadline_ms, err);
+				if (rc < 0) {
 					break;
 				}
-				delay = delay * 2 > K8S_POLL_MAX_DELAY_MS ? K8S_POLL_MAX_DELAY_MS : delay * 2;
 				continue;
 			}
 		}
@@ -674,57 +754,21 @@ k8s_object_watch(struct k8s_client *c, const char *resource, const char *namespa
 		s.events = 0;
 		started = clock_ms();
 		rc = watch_once(c, &s, namespace, deadline_ms, &status, err);
-		if (rc == ERR_CANCELLED) {
+		step = watch_ended(&rc, &s, namespace, status, deadline_ms, &failures, err);
+		if (step == WATCH_DONE) {
 			break;
 		}
-		if (s.stopped) {
-			rc = 0;
-			break;
-		}
-		if (s.deleted) {
-			rc = error_set(err, ERR_NOT_FOUND, "%s '%s' was deleted from namespace '%s'", kind_word(resource) != NULL ? kind_word(resource) : resource, name, namespace);
-			break;
-		}
-		if (s.failed) {
-			rc = s.ev_err.code != ERR_OK ? s.ev_err.code : ERR_HTTP;
-			memcpy(err, &s.ev_err, sizeof(*err));
-			break;
-		}
-		if (s.expired || status == 410) {
+		if (step == WATCH_READ) {
 			need_get = true;
 			continue;
 		}
-		if (status == 403) {
-			/* a Role without 'watch' still lets us follow the rollout, less promptly */
-			log_warn("rollback: %s; following the rollout by reading the %s instead", err->msg,
-				 kind_word(resource) != NULL ? kind_word(resource) : resource);
-			error_clear(err);
+		if (step == WATCH_POLL) {
 			polling = true;
 			continue;
 		}
-		if (rc == ERR_TIMEOUT && clock_ms() >= deadline_ms) {
+		if (s.events == 0 && clock_ms() - started < 200 && back_off(&delay, deadline_ms, err) < 0) {
+			rc = ERR_CANCELLED;
 			break;
-		}
-		if (rc < 0 && status != 0) {
-			break;
-		}
-		if (rc < 0) {
-			/* the connection failed: try again a few times, not in a hot loop */
-			if (++failures > 5) {
-				break;
-			}
-			log_debug("watch %s: %s; watching again", resource, err->msg);
-			error_clear(err);
-		} else {
-			failures = 0;
-		}
-		if (s.events == 0 && clock_ms() - started < 200) {
-			left = deadline_ms - clock_ms();
-			if (cancel_sleep_ms(delay < left ? delay : (left > 0 ? left : 0)) < 0) {
-				rc = error_set(err, ERR_CANCELLED, "cancelled by signal %d", cancel_signal());
-				break;
-			}
-			delay = delay * 2 > K8S_POLL_MAX_DELAY_MS ? K8S_POLL_MAX_DELAY_MS : delay * 2;
 		}
 		/* the server closed the stream: watch again from the last resourceVersion seen (as kubectl) */
 	}

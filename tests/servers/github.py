@@ -70,13 +70,13 @@ import json
 import math
 import random
 import re
-import signal
 import sys
-import threading
 import time
 import urllib.parse
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import standin
+from standin import deep_merge, load_config_arg
 
 DEFAULTS = {
     "token": "ghs_test",
@@ -137,30 +137,6 @@ ROUTES = [
 ]
 
 
-def deep_merge(dst, src):
-    """Merge src into dst in place: dicts recursively, null deletes, rest replaces."""
-    for key, value in src.items():
-        if value is None:
-            dst.pop(key, None)
-        elif isinstance(value, dict) and isinstance(dst.get(key), dict):
-            deep_merge(dst[key], value)
-        else:
-            dst[key] = copy.deepcopy(value)
-    return dst
-
-
-def load_config_arg(arg):
-    if not arg:
-        return {}
-    if arg.startswith("@"):
-        with open(arg[1:], encoding="utf-8") as f:
-            arg = f.read()
-    cfg = json.loads(arg)
-    if not isinstance(cfg, dict):
-        raise ValueError("--config must be a JSON object")
-    return cfg
-
-
 def iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
@@ -179,15 +155,13 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-class GitHubState:
+class GitHubState(standin.State):
+    defaults = DEFAULTS
+
     def __init__(self, cfg, prefix, log_path):
-        self.lock = threading.RLock()
-        self.start_cfg = copy.deepcopy(cfg)
-        self.cfg = copy.deepcopy(cfg)
+        super().__init__(cfg, log_path)
         self.prefix = prefix
         self.origin = None          # http://127.0.0.1:PORT, set after bind
-        self.requests = []
-        self.log = open(log_path, "a", encoding="utf-8") if log_path else None
         self.next_issue_id = 2000000001
         self.next_comment_id = 1900000001
         self.next_label_id = 5000000001
@@ -197,26 +171,9 @@ class GitHubState:
         self.rl_reset = int(time.time()) + int(self.cfg["ratelimit_window"])
 
     # --- config -------------------------------------------------------------
-    def set_defaults(self):
-        for key, value in DEFAULTS.items():
-            if key not in self.cfg:
-                self.cfg[key] = copy.deepcopy(value)
-
     @property
     def base(self):
         return self.origin + self.prefix
-
-    # --- recording ----------------------------------------------------------
-    def record(self, entry):
-        with self.lock:
-            self.requests.append(entry)
-
-    def log_entry(self, entry):
-        if self.log is None:
-            return
-        with self.lock:
-            self.log.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            self.log.flush()
 
     # --- store --------------------------------------------------------------
     def repo(self, owner, name, create=True):
@@ -406,21 +363,9 @@ class GitHubState:
     def take_fail(self, op):
         fails = self.cfg.get("fail") or {}
         for key in (op, "any"):
-            spec = fails.get(key)
-            specs = spec if isinstance(spec, list) else [spec]
-            for s in specs:
-                if not isinstance(s, dict):
-                    continue
-                after = int(s.get("after", 0))
-                if after > 0:
-                    s["after"] = after - 1
-                    return None
-                times = int(s.get("times", -1))
-                if times == 0:
-                    continue
-                if times > 0:
-                    s["times"] = times - 1
-                return copy.deepcopy(s)
+            decided, spec = standin.take_fail(fails.get(key))
+            if decided:
+                return spec
         return None
 
 
@@ -435,82 +380,10 @@ def api_error(status, op, message=None, errors=None, extra=None):
     return ApiError(status, body)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # headers and body go out in separate writes: without this, Nagle plus the
-    # client's delayed ACK adds 40 ms to every keep-alive reply
-    disable_nagle_algorithm = True
+class Handler(standin.Handler):
     server_version = "GitHub.com"
-    sys_version = ""
-    st = None  # GitHubState, set in main()
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def version_string(self):
-        return self.server_version
-
-    # --- plumbing -----------------------------------------------------------
-    def read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                line = self.rfile.readline(65537)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-            return b"".join(chunks)
-        n = int(self.headers.get("Content-Length") or 0)
-        if n < 0:
-            raise ValueError("negative Content-Length")
-        return self.rfile.read(n) if n else b""
-
-    def header_dict(self):
-        out = {}
-        for k, v in self.headers.items():
-            k = k.lower()
-            out[k] = out[k] + ", " + v if k in out else v
-        return out
-
-    def send(self, status, body, headers=None, content_type="application/json; charset=utf-8"):
-        if isinstance(body, (dict, list)):
-            data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        elif isinstance(body, str):
-            data = body.encode("utf-8")
-        else:
-            data = body or b""
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        self.wfile.flush()
-        self._status = status
-
-    def do_GET(self):
-        self.dispatch()
-
-    def do_POST(self):
-        self.dispatch()
-
-    def do_PATCH(self):
-        self.dispatch()
-
-    def do_PUT(self):
-        self.dispatch()
-
-    def do_DELETE(self):
-        self.dispatch()
-
-    def do_HEAD(self):
-        self.dispatch()
+    default_content_type = "application/json; charset=utf-8"
+    json_separators = (",", ":")
 
     def dispatch(self):
         st = self.st
@@ -926,27 +799,11 @@ def main(argv=None):
     st.set_defaults()
     st.start_cfg = copy.deepcopy(st.cfg)
 
-    Handler.st = st
-    ThreadingHTTPServer.allow_reuse_address = True
-    ThreadingHTTPServer.block_on_close = False  # idle keep-alive threads must not delay exit
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-    st.origin = "http://127.0.0.1:%d" % server.server_address[1]
-    st.seed(st.cfg.get("seed") or {})
+    def bound(origin):
+        st.origin = origin
+        st.seed(st.cfg.get("seed") or {})
 
-    def stop(signum, frame):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print("READY %s" % st.origin, flush=True)
-    try:
-        server.serve_forever(poll_interval=0.05)
-    finally:
-        server.server_close()
-        if st.log is not None:
-            st.log.close()
-    return 0
+    return standin.serve(Handler, st, args.port, bound)
 
 
 if __name__ == "__main__":

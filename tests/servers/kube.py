@@ -80,6 +80,8 @@ import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import standin
+
 # --------------------------------------------------------------------------------------
 # constants
 
@@ -136,12 +138,7 @@ def now_rfc3339():
 
 def deep_merge(dst, src):
     """Merge src into dst in place: objects recurse, everything else replaces."""
-    for k, v in src.items():
-        if isinstance(v, dict) and isinstance(dst.get(k), dict):
-            deep_merge(dst[k], v)
-        else:
-            dst[k] = copy.deepcopy(v)
-    return dst
+    return standin.deep_merge(dst, src, null_deletes=False)
 
 
 def json_equal(a, b):
@@ -1473,19 +1470,7 @@ class Handler(BaseHTTPRequestHandler):
     # ---- plumbing
 
     def read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = bytearray()
-            while True:
-                line = self.rfile.readline()
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(data)
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
+        return standin.read_request_body(self, limit=None, readline_max=-1)
 
     def send_body(self, code, body, ctype="application/json", headers=None):
         cfg = self.server.config

@@ -46,6 +46,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import standin
+from standin import load_config_arg
+
 DEFAULTS = {
     "delay_ms": 0,
     "token": "tok-demo",
@@ -106,30 +109,13 @@ def deep_merge(base, patch):
     """Merge patch into base in place: dicts merge recursively, anything else
     (including null) replaces.  A null setting means "unset / use the default"
     everywhere except a spec's "body", where it is the JSON body null."""
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            deep_merge(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
-    return base
+    return standin.deep_merge(base, patch, null_deletes=False)
 
 
 def g(spec, key, default=None):
     """spec[key], or default when missing or null."""
     value = spec.get(key) if isinstance(spec, dict) else None
     return default if value is None else value
-
-
-def load_config_arg(arg):
-    if arg.startswith("@"):
-        with open(arg[1:], encoding="utf-8") as f:
-            text = f.read()
-    else:
-        text = arg
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise ValueError("--config must be a JSON object")
-    return value
 
 
 def build_config(preset="healthy", patches=()):
@@ -246,31 +232,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks, total = [], 0
-            while True:
-                line = self.rfile.readline(65537)
-                if not line:
-                    raise ConnectionError("eof in chunked body")
-                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while True:  # trailers
-                        t = self.rfile.readline(65537)
-                        if t in (b"\r\n", b"\n", b""):
-                            break
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_REQUEST_BODY:
-                    raise ValueError("body too large")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-        length = self.headers.get("Content-Length")
-        if not length:
-            return b""
-        n = int(length)
-        if n < 0 or n > MAX_REQUEST_BODY:
-            raise ValueError("bad content-length")
-        return self.rfile.read(n)
+        return standin.read_request_body(self, MAX_REQUEST_BODY)
 
     def send_bytes(self, status, body, headers=None, content_type="application/json"):
         status = int(status)

@@ -50,12 +50,12 @@ import argparse
 import copy
 import json
 import random
-import signal
 import sys
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import standin
+from standin import deep_merge, load_config_arg
 
 DEFAULTS = {
     "fail": None,
@@ -82,30 +82,6 @@ MAX_BLOCK_ID = 255
 MAX_CONTEXT_ELEMENTS = 10
 KNOWN_BLOCKS = {"section", "header", "divider", "context", "actions", "image", "rich_text",
                 "input", "file", "video", "markdown"}
-
-
-def deep_merge(dst, src):
-    """Merge src into dst in place: dicts recursively, null deletes, rest replaces."""
-    for key, value in src.items():
-        if value is None:
-            dst.pop(key, None)
-        elif isinstance(value, dict) and isinstance(dst.get(key), dict):
-            deep_merge(dst[key], value)
-        else:
-            dst[key] = copy.deepcopy(value)
-    return dst
-
-
-def load_config_arg(arg):
-    if not arg:
-        return {}
-    if arg.startswith("@"):
-        with open(arg[1:], encoding="utf-8") as f:
-            arg = f.read()
-    cfg = json.loads(arg)
-    if not isinstance(cfg, dict):
-        raise ValueError("--config must be a JSON object")
-    return cfg
 
 
 class Reject(Exception):
@@ -168,125 +144,25 @@ def validate_blocks(blocks):
     return None
 
 
-class SlackState:
+class SlackState(standin.State):
+    defaults = DEFAULTS
+
     def __init__(self, cfg, log_path):
-        self.lock = threading.RLock()
-        self.start_cfg = copy.deepcopy(cfg)
-        self.cfg = copy.deepcopy(cfg)
-        self.requests = []
+        super().__init__(cfg, log_path)
         self.messages = []
         self.last_accept = None
-        self.log = open(log_path, "a", encoding="utf-8") if log_path else None
-
-    def set_defaults(self):
-        for key, value in DEFAULTS.items():
-            if key not in self.cfg:
-                self.cfg[key] = copy.deepcopy(value)
-
-    def log_entry(self, entry):
-        if self.log is None:
-            return
-        with self.lock:
-            self.log.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            self.log.flush()
 
     def take_fail(self):
-        spec = self.cfg.get("fail")
-        specs = spec if isinstance(spec, list) else [spec]
-        for s in specs:
-            if not isinstance(s, dict):
-                continue
-            after = int(s.get("after", 0))
-            if after > 0:
-                s["after"] = after - 1
-                return None
-            times = int(s.get("times", -1))
-            if times == 0:
-                continue
-            if times > 0:
-                s["times"] = times - 1
-            return copy.deepcopy(s)
-        return None
+        return standin.take_fail(self.cfg.get("fail"))[1]
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # headers and body go out in separate writes: without this, Nagle plus the
-    # client's delayed ACK adds 40 ms to every keep-alive reply
-    disable_nagle_algorithm = True
+class Handler(standin.Handler):
     server_version = "Apache"
-    sys_version = ""
-    st = None
+    default_content_type = "text/html"
+    json_content_type = "application/json"
 
-    def log_message(self, fmt, *args):
-        pass
-
-    def version_string(self):
-        return self.server_version
-
-    def read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                line = self.rfile.readline(65537)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-            return b"".join(chunks)
-        n = int(self.headers.get("Content-Length") or 0)
-        if n < 0:
-            raise ValueError("negative Content-Length")
-        return self.rfile.read(n) if n else b""
-
-    def header_dict(self):
-        out = {}
-        for k, v in self.headers.items():
-            k = k.lower()
-            out[k] = out[k] + ", " + v if k in out else v
-        return out
-
-    def send(self, status, body, headers=None, content_type="text/html"):
-        if isinstance(body, (dict, list)):
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            content_type = "application/json"
-        elif isinstance(body, str):
-            data = body.encode("utf-8")
-        else:
-            data = body or b""
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-slack-backend", "r")
-        self.send_header("x-slack-req-id", "%032x" % random.getrandbits(128))
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        self.wfile.flush()
-        self._status = status
-
-    def do_GET(self):
-        self.dispatch()
-
-    def do_POST(self):
-        self.dispatch()
-
-    def do_PUT(self):
-        self.dispatch()
-
-    def do_PATCH(self):
-        self.dispatch()
-
-    def do_DELETE(self):
-        self.dispatch()
-
-    def do_HEAD(self):
-        self.dispatch()
+    def extra_headers(self):
+        return {"x-slack-backend": "r", "x-slack-req-id": "%032x" % random.getrandbits(128)}
 
     def dispatch(self):
         st = self.st
@@ -425,25 +301,7 @@ def main(argv=None):
     st.set_defaults()
     st.start_cfg = copy.deepcopy(st.cfg)
 
-    Handler.st = st
-    ThreadingHTTPServer.allow_reuse_address = True
-    ThreadingHTTPServer.block_on_close = False  # idle keep-alive threads must not delay exit
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-
-    def stop(signum, frame):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print("READY http://127.0.0.1:%d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever(poll_interval=0.05)
-    finally:
-        server.server_close()
-        if st.log is not None:
-            st.log.close()
-    return 0
+    return standin.serve(Handler, st, args.port)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <string.h>
 
-#include "checks/smoke.h"
+#include "checks/judge.h"
 #include "tap.h"
 #include "util.h"
 
