@@ -22,26 +22,28 @@ Test control (never recorded):
     GET  /_test/alerts     {dedup_key: {"status": "triggered"|"resolved", "events": [event, …]}}
     POST /_test/reset      clear requests and alerts
     POST /_test/config     replace the config: {"fail": spec or [spec, …]}, spec = {"status",
-                           "times" (default 1), "retry_after", "body"}; checked before validation
+                           "times" (-1 forever, default), "after", "retry_after", "body"}
+                           (standin.take_fail); checked before validation
 """
 
 import argparse
 import json
-import signal
+import os
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import standin  # noqa: E402
 
 SEVERITIES = ("critical", "error", "warning", "info")
 ACTIONS = ("trigger", "acknowledge", "resolve")
+INVALID = {"status": "invalid event", "message": "Event object is invalid"}
+THROTTLED = {"status": "throttle event", "message": "Requests for this service are arriving too quickly"}
 
 
-class State:
-    def __init__(self, cfg):
-        self.lock = threading.Lock()
-        self.cfg = cfg
-        self.requests = []
+class PagerDutyState(standin.State):
+    def __init__(self, cfg, log_path=None):
+        super().__init__(cfg, log_path)
         self.alerts = {}
 
 
@@ -83,120 +85,75 @@ def validate(ev):
     return errors
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    st = None
+class Handler(standin.Handler):
+    server_version = "pagerduty-standin"
 
-    def log_message(self, fmt, *args):
-        pass
-
-    def send(self, status, obj, headers=None):
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
-
-    def do_GET(self):
+    def dispatch(self):
         st = self.st
-        with st.lock:
-            if self.path == "/_test/requests":
-                return self.send(200, st.requests)
-            if self.path == "/_test/alerts":
-                return self.send(200, st.alerts)
-        self.send(404, {"status": "not found"})
-
-    def do_POST(self):
-        st = self.st
-        raw = self.body()
+        try:
+            raw = self.read_body()
+        except (ValueError, ConnectionError):
+            return self.send(400, dict(INVALID, errors=["unreadable body"]))
         if self.path.startswith("/_test/"):
-            with st.lock:
-                if self.path == "/_test/reset":
-                    st.requests, st.alerts = [], {}
-                elif self.path == "/_test/config":
-                    st.cfg = json.loads(raw or b"{}")
-            return self.send(200, {"ok": True})
-        entry = {"t": time.time(), "method": "POST", "path": self.path,
-                 "headers": {k.lower(): v for k, v in self.headers.items()},
+            return self.control(raw)
+        entry = {"t": time.time(), "method": self.command, "path": self.path, "headers": self.header_dict(),
                  "body": raw.decode("utf-8", "replace")}
-        status, obj, hdrs = self.handle_event(raw)
+        status, obj, hdrs = self.event(raw)
         entry["status"] = status
-        with st.lock:
-            st.requests.append(entry)
+        st.record(entry)
+        st.log_entry(entry)
         self.send(status, obj, hdrs)
 
-    def take_fail(self):
+    def control(self, raw):
         st = self.st
         with st.lock:
-            specs = st.cfg.get("fail")
-            if isinstance(specs, dict):
-                specs = [specs]
-            for spec in specs or []:
-                if spec.get("times", 1) != 0:
-                    spec["times"] = spec.get("times", 1) - 1
-                    return spec
-        return None
+            if self.command == "GET" and self.path == "/_test/requests":
+                return self.send(200, st.requests)
+            if self.command == "GET" and self.path == "/_test/alerts":
+                return self.send(200, st.alerts)
+            if self.command == "POST" and self.path == "/_test/reset":
+                st.requests, st.alerts = [], {}
+                return self.send(200, {"ok": True})
+            if self.command == "POST" and self.path == "/_test/config":
+                st.cfg = json.loads(raw or b"{}")
+                return self.send(200, {"ok": True})
+        return self.send(404, {"error": "unknown control endpoint"})
 
-    def handle_event(self, raw):
-        if self.path != "/v2/enqueue":
+    def event(self, raw):
+        if self.command != "POST" or self.path != "/v2/enqueue":
             return 404, {"status": "not found"}, {}
-        spec = self.take_fail()
-        if spec is not None:
+        with self.st.lock:
+            fired, spec = standin.take_fail(self.st.cfg.get("fail") or [])
+        if fired and spec is not None:
             hdrs = {"Retry-After": str(spec["retry_after"])} if "retry_after" in spec else {}
-            return spec["status"], spec.get("body", {"status": "throttle event", "message":
-                                                      "Requests for this service are arriving too quickly"}), hdrs
+            return spec["status"], spec.get("body", THROTTLED), hdrs
         if not (self.headers.get("Content-Type") or "").startswith("application/json"):
-            return 400, {"status": "invalid event", "message": "Event object is invalid",
-                         "errors": ["Content-Type must be application/json"]}, {}
+            return 400, dict(INVALID, errors=["Content-Type must be application/json"]), {}
         try:
             ev = json.loads(raw)
         except ValueError:
-            return 400, {"status": "invalid event", "message": "Event object is invalid",
-                         "errors": ["Malformed JSON"]}, {}
+            return 400, dict(INVALID, errors=["Malformed JSON"]), {}
         errors = validate(ev)
         if errors:
-            return 400, {"status": "invalid event", "message": "Event object is invalid", "errors": errors}, {}
-        dedup = ev.get("dedup_key") or "generated-%d" % len(self.st.alerts)
+            return 400, dict(INVALID, errors=errors), {}
         with self.st.lock:
-            a = self.st.alerts.setdefault(dedup, {"status": None, "events": []})
-            a["events"].append(ev)
+            dedup = ev.get("dedup_key") or "generated-%d" % len(self.st.alerts)
+            alert = self.st.alerts.setdefault(dedup, {"status": None, "events": []})
+            alert["events"].append(ev)
             if ev["event_action"] == "trigger":
-                a["status"] = "triggered"
-            elif ev["event_action"] == "resolve" and a["status"] is not None:
-                a["status"] = "resolved"
+                alert["status"] = "triggered"
+            elif ev["event_action"] == "resolve" and alert["status"] is not None:
+                alert["status"] = "resolved"
         return 202, {"status": "success", "message": "Event processed", "dedup_key": dedup}, {}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="PagerDuty Events API v2 stand-in")
     ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--config", default="{}")
+    ap.add_argument("--config", default="")
+    ap.add_argument("--log", default="")
     args = ap.parse_args(argv)
-    Handler.st = State(json.loads(args.config))
-    ThreadingHTTPServer.allow_reuse_address = True
-    ThreadingHTTPServer.block_on_close = False
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-
-    def stop(signum, frame):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print("READY http://127.0.0.1:%d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever(poll_interval=0.05)
-    finally:
-        server.server_close()
-    return 0
+    return standin.serve(Handler, PagerDutyState(standin.load_config_arg(args.config), args.log or None), args.port)
 
 
 if __name__ == "__main__":

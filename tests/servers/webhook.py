@@ -15,86 +15,70 @@ Answers 200 "ok", or what "fail" in the config says.
 Test control (never recorded):
     GET  /_test/requests   [{"t","path","headers","body","event","signature_valid","json_ok"}]
     POST /_test/reset      clear requests
-    POST /_test/config     replace the config: {"fail": {"status", "times" (default 1), "body",
-                           "retry_after"}}
+    POST /_test/config     replace the config: {"fail": spec or [spec, …]}, spec = {"status",
+                           "times" (-1 forever, default), "after", "body", "retry_after"}
 """
 
 import argparse
 import hashlib
 import hmac
 import json
-import signal
+import os
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import standin  # noqa: E402
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class Handler(standin.Handler):
+    server_version = "webhook-receiver"
+    default_content_type = "text/plain"
     secret = None
     require = False
-    lock = threading.Lock()
-    requests = []
-    cfg = {}
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def send(self, status, text, headers=None, ctype="text/plain"):
-        data = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):
-        if self.path == "/_test/requests":
-            with self.lock:
-                return self.send(200, json.dumps(self.requests), ctype="application/json")
-        self.send(404, "not found")
 
     def verify(self, raw):
+        """None: no signature header; else whether it is sha256=HMAC(secret, exact body)."""
         got = self.headers.get("X-Atom-Safety-Signature-256")
-        if got is None or self.secret is None:
-            return None if got is None else False
+        if got is None:
+            return None
+        if self.secret is None:
+            return False
         want = "sha256=" + hmac.new(self.secret.encode(), raw, hashlib.sha256).hexdigest()
         return hmac.compare_digest(want.encode(), got.encode())
 
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n > 0 else b""
-        if self.path.startswith("/_test/"):
-            with self.lock:
-                if self.path == "/_test/reset":
-                    Handler.requests = []
-                elif self.path == "/_test/config":
-                    Handler.cfg = json.loads(raw or b"{}")
-            return self.send(200, '{"ok": true}', ctype="application/json")
+    def dispatch(self):
+        st = self.st
         try:
-            doc = json.loads(raw)
-            json_ok = isinstance(doc, dict)
+            raw = self.read_body()
+        except (ValueError, ConnectionError):
+            return self.send(400, "unreadable body")
+        if self.path.startswith("/_test/"):
+            with st.lock:
+                if self.command == "GET" and self.path == "/_test/requests":
+                    return self.send(200, st.requests, content_type="application/json")
+                if self.command == "POST" and self.path == "/_test/reset":
+                    st.requests = []
+                    return self.send(200, {"ok": True}, content_type="application/json")
+                if self.command == "POST" and self.path == "/_test/config":
+                    st.cfg = json.loads(raw or b"{}")
+                    return self.send(200, {"ok": True}, content_type="application/json")
+            return self.send(404, "unknown control endpoint")
+        try:
+            json_ok = isinstance(json.loads(raw), dict)
         except ValueError:
             json_ok = False
         valid = self.verify(raw)
-        entry = {"t": time.time(), "path": self.path,
-                 "headers": {k.lower(): v for k, v in self.headers.items()},
+        entry = {"t": time.time(), "method": self.command, "path": self.path, "headers": self.header_dict(),
                  "body": raw.decode("utf-8", "replace"), "event": self.headers.get("X-Atom-Safety-Event"),
                  "signature_valid": valid, "json_ok": json_ok}
-        with self.lock:
-            self.requests.append(entry)
-            fail = self.cfg.get("fail")
-            if fail is not None and fail.get("times", 1) != 0:
-                fail["times"] = fail.get("times", 1) - 1
-            else:
-                fail = None
-        if fail is not None:
-            hdrs = {"Retry-After": str(fail["retry_after"])} if "retry_after" in fail else {}
-            return self.send(fail["status"], fail.get("body", "failure"), hdrs)
+        st.record(entry)
+        st.log_entry(entry)
+        with st.lock:
+            fired, spec = standin.take_fail(st.cfg.get("fail") or [])
+        if fired and spec is not None:
+            hdrs = {"Retry-After": str(spec["retry_after"])} if "retry_after" in spec else {}
+            return self.send(spec["status"], spec.get("body", "failure"), hdrs)
         if self.require and valid is not True:
             return self.send(401, "signature missing or wrong")
         self.send(200, "ok")
@@ -105,25 +89,11 @@ def main(argv=None):
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--secret", default=None)
     ap.add_argument("--require-signature", action="store_true")
+    ap.add_argument("--log", default="")
     args = ap.parse_args(argv)
     Handler.secret = args.secret
     Handler.require = args.require_signature
-    ThreadingHTTPServer.allow_reuse_address = True
-    ThreadingHTTPServer.block_on_close = False
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-
-    def stop(signum, frame):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print("READY http://127.0.0.1:%d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever(poll_interval=0.05)
-    finally:
-        server.server_close()
-    return 0
+    return standin.serve(Handler, standin.State({}, args.log or None), args.port)
 
 
 if __name__ == "__main__":
