@@ -246,6 +246,18 @@ t.ok(re.search(r"::warning::issue #\d+ commented on but not closed: .*issues: wr
      "403 on the close: warned", r5b.stdout)
 t.eq(r5b.outputs.get("closed-issues"), "", "not counted as closed")
 
+# --- 5b. GitHub's rate limit on the lookup is waited out, as when opening ---------------------------
+reset_all()
+gh._control("POST", "/_test/issues", {"repo": "acme/atom", "title": "x", "labels": ["deployment-failure"],
+                                      "body": "<!-- atom-safety:incident=2 scope=%s -->" % scope})
+gh._control("POST", "/_test/config", {"fail": {"list": {"status": 403, "rate_limit": True, "reset_in": 1,
+                                                        "times": 1}}})
+r5c = run(healthy, SHA_OK)
+lists = [q for q in gh.requests() if q["method"] == "GET" and q["path"].split("?")[0].endswith("/issues")]
+t.ok(len(lists) == 2 and lists[0]["status"] == 403 and lists[1]["t"] - lists[0]["t"] >= 0.9
+     and r5c.outputs.get("closed-issues") != "", "rate limit on the lookup: waited until the reset, then closed",
+     [(q["status"], round(q["t"], 2)) for q in lists])
+
 # --- 6. PagerDuty: 429 and 500 retried, 400 reports PagerDuty's errors --------------------------
 reset_all()
 pd._control("POST", "/_test/config", {"fail": [{"status": 429, "retry_after": 1, "times": 1},
