@@ -11,6 +11,8 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "http.h"
+#include "kubeconfig.h"
 #include "log.h"
 #include "util.h"
 
@@ -35,7 +37,7 @@ static input_parse_fn parse_string, parse_url, parse_url_opt, parse_path, parse_
 	parse_environment, parse_duration_req, parse_duration_opt, parse_duration_any, parse_bool_field,
 	parse_retries, parse_token_path_field, parse_endpoints_field, parse_fraction_field,
 	parse_policy3, parse_policy2, parse_list_field, parse_revision, parse_slack_notify,
-	parse_promql, parse_kubeconfig, parse_webhook_on, parse_managed_rollback;
+	parse_promql, parse_kubeconfig, parse_pem, parse_audience, parse_webhook_on, parse_managed_rollback;
 
 #define F(x) offsetof(struct config, x)
 
@@ -58,6 +60,7 @@ static const struct input_spec inputs[] = {
 	{ "dry-run",            "false",                    parse_bool_field,       F(dry_run),                0 },
 	{ "prometheus-url",     "",                         parse_url_opt,          F(prometheus_url),         0 },
 	{ "prometheus-token",   "",                         parse_string,           F(prometheus_token),       INPUT_SECRET },
+	{ "ca-cert",            "",                         parse_pem,              F(ca_cert),                0 },
 	{ "error-rate-query",   CONFIG_DEFAULT_ERROR_RATE_QUERY,   parse_promql,           F(error_rate_query),       0 },
 	{ "max-error-rate",     "",                         parse_fraction_field,   F(max_error_rate),         0 },
 	{ "latency-query",      CONFIG_DEFAULT_LATENCY_QUERY,      parse_promql,           F(latency_query),          0 },
@@ -69,6 +72,10 @@ static const struct input_spec inputs[] = {
 	{ "rollback",           "true",                     parse_bool_field,       F(rollback),               0 },
 	{ "kubeconfig",         "",                         parse_kubeconfig,       F(kubeconfig),             0 },
 	{ "kube-context",       "",                         parse_string,           F(kube_context),           0 },
+	{ "kube-token",         "",                         parse_string,           F(kube_token),             INPUT_SECRET },
+	{ "kube-server",        "",                         parse_url,              F(kube_server),            0 },
+	{ "kube-ca",            "",                         parse_pem,              F(kube_ca),                0 },
+	{ "kube-oidc-audience", "",                         parse_audience,         F(kube_oidc_audience),     0 },
 	{ "namespace",          "",                         parse_string,           F(namespace),              0 },
 	{ "deployment",         "atom",                     parse_list_field,       F(deployments),            0 },
 	{ "to-revision",        "",                         parse_revision,         F(to_revision),            0 },
@@ -555,35 +562,32 @@ parse_string(struct config *cfg, void *field, const char *value, struct error *e
 static int
 check_url(const char *value, struct error *err)
 {
-	const char *host;
+	struct http_url u;
 	size_t i;
+	int rc;
 
-	if (str_has_prefix(value, "https://")) {
-		host = value + 8;
-	} else if (str_has_prefix(value, "http://")) {
-		host = value + 7;
-	} else {
-		return error_set(err, ERR_CONFIG, "expected an http:// or https:// URL");
-	}
-	if (host[0] == '\0' || host[0] == '/' || host[0] == ':') {
-		return error_set(err, ERR_CONFIG, "expected an http:// or https:// URL with a host");
-	}
 	for (i = 0; value[i] != '\0'; i++) {
 		if ((unsigned char)value[i] <= 0x20 || value[i] == 0x7f) {
 			return error_set(err, ERR_CONFIG, "URL contains whitespace or control characters");
 		}
 	}
-	if (memchr(host, '@', strcspn(host, "/?#")) != NULL) {
+	rc = http_url_parse(&u, value, err);
+	if (rc < 0) {
+		goto out;
+	}
+	if (u.userinfo != NULL) {
 		/* the error quotes the value: the user-info is a credential, masked before that */
-		char *userinfo = xstrndup(host, (size_t)((const char *)memchr(host, '@', strcspn(host, "/?#")) - host));
-		log_mask(userinfo);
-		secret_free(userinfo);
-		return error_set(err, ERR_CONFIG, "credentials in the URL are not allowed (use the dedicated inputs)");
+		log_mask(u.userinfo);
+		rc = error_set(err, ERR_CONFIG, "credentials in the URL are not allowed (use the dedicated inputs)");
+		goto out;
 	}
-	if (strchr(value, '#') != NULL) {
-		return error_set(err, ERR_CONFIG, "expected a URL without a #fragment");
+	if (u.has_fragment || strchr(value, '#') != NULL) {
+		rc = error_set(err, ERR_CONFIG, "expected a URL without a #fragment");
+		goto out;
 	}
-	return 0;
+out:
+	http_url_dispose(&u);
+	return rc;
 }
 
 static int
@@ -600,10 +604,23 @@ parse_url_opt(struct config *cfg, void *field, const char *value, struct error *
 	if (check_url(value, err) < 0) {
 		return ERR_CONFIG;
 	}
+	/*
+	 * "https://host/base/" and "https://host/base" are one base URL (paths are joined to it):
+	 * without a query the text ends with the path, so its trailing slashes are the text's
+	 */
 	copy = xstrdup(value);
 	n = strlen(copy);
-	while (n > 0 && copy[n - 1] == '/' && strchr(strstr(copy, "://") + 3, '/') != NULL) {
-		copy[--n] = '\0';
+	{
+		struct http_url u;
+		if (http_url_parse(&u, copy, err) == 0 && u.query == NULL) {
+			size_t slashes = 0, plen = strlen(u.path);
+			while (slashes < plen && u.path[plen - 1 - slashes] == '/' && slashes < n &&
+			       copy[n - 1 - slashes] == '/') {
+				slashes++;
+			}
+			copy[n - slashes] = '\0';
+		}
+		http_url_dispose(&u);
 	}
 	*(char **)field = copy;
 	return 0;
@@ -878,6 +895,80 @@ parse_kubeconfig(struct config *cfg, void *field, const char *value, struct erro
 	return 0;
 }
 
+/*
+ * A CA bundle: PEM, or base64 of PEM (what a secret holding certificate-authority-data looks like).
+ * Stored as PEM; libcurl (OpenSSL) parses the certificates when a connection needs them.
+ */
+/* needle in the first len bytes of data (not NUL-terminated there) */
+static const char *
+memmem_str(const char *data, size_t len, const char *needle)
+{
+	size_t n = strlen(needle), i;
+
+	for (i = 0; n <= len && i <= len - n; i++) {
+		if (memcmp(data + i, needle, n) == 0) {
+			return data + i;
+		}
+	}
+	return NULL;
+}
+
+static int
+parse_pem(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	struct pem *out = field;
+	char *decoded = NULL;
+	size_t len = 0;
+
+	(void)cfg;
+	memset(out, 0, sizeof(*out));
+	if (is_blank(value)) {
+		return 0;
+	}
+	if (strstr(value, "-----BEGIN ") != NULL) {
+		decoded = xstrdup(value);
+		len = strlen(decoded);
+	} else if (kubeconfig_base64_decode(&decoded, &len, value, strlen(value)) < 0) {
+		return error_set(err, ERR_CONFIG, "expected a PEM CA bundle (-----BEGIN CERTIFICATE-----) or its base64");
+	}
+	if (memmem_str(decoded, len, "-----BEGIN CERTIFICATE-----") == NULL ||
+	    memmem_str(decoded, len, "-----END CERTIFICATE-----") == NULL) {
+		free(decoded);
+		return error_set(err, ERR_CONFIG,
+				 "expected a PEM CA bundle (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----) or its base64");
+	}
+	if (memmem_str(decoded, len, "PRIVATE KEY") != NULL) {
+		/* a key pasted by mistake must never be kept, quoted or sent */
+		log_mask(value);
+		secret_wipe(decoded, len);
+		free(decoded);
+		return error_set(err, ERR_CONFIG, "the bundle holds a private key: give only the CA certificates");
+	}
+	out->data = decoded;
+	out->len = len;
+	return 0;
+}
+
+/* an audience is one printable token: it becomes a query parameter of the OIDC request */
+static int
+parse_audience(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	size_t i;
+
+	(void)cfg;
+	for (i = 0; value[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)value[i];
+		if (c <= 0x20 || c == 0x7f) {
+			return error_set(err, ERR_CONFIG, "expected an audience without spaces or control characters");
+		}
+	}
+	if (i > 512) {
+		return error_set(err, ERR_CONFIG, "expected an audience of at most 512 characters");
+	}
+	*(char **)field = i == 0 ? NULL : xstrdup(value);
+	return 0;
+}
+
 /* ---- loading ---- */
 
 static char *
@@ -912,6 +1003,13 @@ context_load(struct run_context *c)
 	c->summary_path = env_dup("GITHUB_STEP_SUMMARY");
 	c->runner_temp = env_dup("RUNNER_TEMP");
 	c->kubeconfig_path = env_dup("KUBECONFIG");
+	c->runner_workspace = env_dup("RUNNER_WORKSPACE");
+	c->oidc_request_url = env_dup("ACTIONS_ID_TOKEN_REQUEST_URL");
+	c->oidc_request_token = env_dup("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
+	c->ssl_cert_file = env_dup("SSL_CERT_FILE");
+	/* libcurl reads these itself; kept only to explain its choices in the log */
+	c->http_proxy_upper = env_dup("HTTP_PROXY");
+	c->http_proxy_lower = env_dup("http_proxy");
 	c->k8s_service_host = env_dup("KUBERNETES_SERVICE_HOST");
 	c->k8s_service_port = env_dup("KUBERNETES_SERVICE_PORT");
 	c->sa_dir = env_dup("ATOM_SAFETY_SA_DIR");
@@ -937,6 +1035,63 @@ quote_value(struct buf *b, const char *value)
 	if (value[i] != '\0') {
 		buf_puts(b, "...");
 	}
+}
+
+/* the cluster-credential inputs (kube-*) against each other and the runner's OIDC variables */
+static int
+kube_inputs_check(struct config *cfg, struct error *err)
+{
+	struct run_context *c = &cfg->ctx;
+
+	if (c->oidc_request_token != NULL) {
+		/* a credential of the job: masked before anything could print it */
+		log_mask(c->oidc_request_token);
+	}
+	if (cfg->kube_server != NULL && cfg->kubeconfig != NULL) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'kube-server': the kubeconfig input is set too; give one cluster, either "
+				 "a kubeconfig or kube-server with kube-token or kube-oidc-audience");
+	}
+	if (cfg->kube_server != NULL && cfg->kube_context != NULL) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'kube-context': it selects a kubeconfig context, but kube-server is set "
+				 "(no kubeconfig is read)");
+	}
+	if (cfg->kube_server != NULL && cfg->kube_token == NULL && cfg->kube_oidc_audience == NULL) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'kube-server': it needs a credential: set kube-token or kube-oidc-audience");
+	}
+	if (cfg->kube_ca.data != NULL && cfg->kube_server == NULL) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'kube-ca': it is the CA of kube-server, which is not set (a kubeconfig "
+				 "carries its own certificate-authority-data)");
+	}
+	if (cfg->kube_oidc_audience != NULL && cfg->rollback &&
+	    (c->oidc_request_url == NULL || c->oidc_request_token == NULL)) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'kube-oidc-audience': the runner did not pass %s%s%s, so no GitHub OIDC "
+				 "token can be requested: add `permissions: id-token: write` to the job (or the workflow)",
+				 c->oidc_request_url == NULL ? "ACTIONS_ID_TOKEN_REQUEST_URL" : "",
+				 c->oidc_request_url == NULL && c->oidc_request_token == NULL ? " and " : "",
+				 c->oidc_request_token == NULL ? "ACTIONS_ID_TOKEN_REQUEST_TOKEN" : "");
+	}
+	if (cfg->kube_oidc_audience != NULL && cfg->rollback) {
+		struct http_url u;
+		struct error perr = ERROR_INIT;
+		int rc = http_url_parse(&u, c->oidc_request_url, &perr);
+		http_url_dispose(&u);
+		if (rc < 0) {
+			return error_set(err, ERR_CONFIG, "ACTIONS_ID_TOKEN_REQUEST_URL is not an http(s) URL: %s", perr.msg);
+		}
+	}
+	if (cfg->kube_token != NULL && cfg->kube_oidc_audience != NULL) {
+		log_warn("kube-oidc-audience and kube-token are both set: the GitHub OIDC token is used (kube-token is ignored)");
+	}
+	if (c->http_proxy_upper != NULL && c->http_proxy_lower == NULL) {
+		log_warn("HTTP_PROXY is set but not http_proxy: libcurl ignores the upper-case name for http:// URLs "
+			 "(the httpoxy rule); set http_proxy, or HTTPS_PROXY for https:// URLs");
+	}
+	return 0;
 }
 
 int
@@ -1035,6 +1190,9 @@ config_load(struct config *cfg, struct error *err)
 	if (cfg->webhook_secret != NULL && cfg->webhook_url == NULL) {
 		return error_set(err, ERR_CONFIG, "invalid input 'webhook-secret': set while 'webhook-url' is empty (nothing would be signed)");
 	}
+	if (kube_inputs_check(cfg, err) < 0) {
+		return ERR_CONFIG;
+	}
 	if (cfg->rollback && cfg->deployments == NULL) {
 		return error_set(err, ERR_CONFIG, "invalid input 'deployment': expected at least one Deployment name when 'rollback' is true");
 	}
@@ -1101,6 +1259,12 @@ context_dispose(struct run_context *c)
 	free(c->k8s_service_port);
 	free(c->sa_dir);
 	free(c->home);
+	free(c->runner_workspace);
+	free(c->oidc_request_url);
+	secret_free(c->oidc_request_token);
+	free(c->ssl_cert_file);
+	free(c->http_proxy_upper);
+	free(c->http_proxy_lower);
 }
 
 void
@@ -1122,6 +1286,11 @@ config_dispose(struct config *cfg)
 	free(cfg->latency_query);
 	secret_free(cfg->kubeconfig);
 	free(cfg->kube_context);
+	secret_free(cfg->kube_token);
+	free(cfg->kube_server);
+	free(cfg->kube_ca.data);
+	free(cfg->kube_oidc_audience);
+	free(cfg->ca_cert.data);
 	free(cfg->namespace);
 	strv_free(cfg->deployments);
 	free(cfg->workload_kinds);

@@ -71,6 +71,18 @@ struct run_context {
 	char *k8s_service_port;
 	char *sa_dir;           /* ATOM_SAFETY_SA_DIR: the service-account directory, for tests only */
 	char *home;
+	char *runner_workspace;   /* RUNNER_WORKSPACE: a host path, the hint for host-path KUBECONFIG */
+	char *oidc_request_url;   /* ACTIONS_ID_TOKEN_REQUEST_URL (id-token: write) */
+	char *oidc_request_token; /* ACTIONS_ID_TOKEN_REQUEST_TOKEN: secret, masked on read */
+	char *ssl_cert_file;      /* SSL_CERT_FILE: the system CA bundle, as OpenSSL and curl read it */
+	char *http_proxy_upper;   /* HTTP_PROXY, which libcurl ignores (only to say so) */
+	char *http_proxy_lower;   /* http_proxy */
+};
+
+/* a PEM bundle from an input (decoded from base64 when given so) */
+struct pem {
+	char *data;
+	size_t len;
 };
 
 struct config {
@@ -96,6 +108,7 @@ struct config {
 	/* metrics */
 	char *prometheus_url; /* NULL: metrics skipped */
 	char *prometheus_token;
+	struct pem ca_cert; /* extra trust for url and prometheus-url, beside the system store */
 	char *error_rate_query;
 	double max_error_rate; /* a fraction */
 	char *latency_query;
@@ -109,6 +122,10 @@ struct config {
 	bool rollback;
 	char *kubeconfig; /* content as given (base64 or YAML), NULL if unset */
 	char *kube_context;
+	char *kube_token;         /* secret; replaces the kubeconfig user's credentials */
+	char *kube_server;        /* API server without a kubeconfig */
+	struct pem kube_ca;       /* CA of kube_server */
+	char *kube_oidc_audience; /* GitHub OIDC token for this audience as the bearer token */
 	char *namespace;
 	char **deployments;            /* workload names, in input order */
 	const char **workload_kinds;   /* per name: "deployment", "statefulset" or "daemonset" (static) */

@@ -7,7 +7,38 @@
 
 #include "buf.h"
 #include "config.h"
+#include "http.h"
+#include "log.h"
 #include "util.h"
+
+/*
+ * ca-cert is trusted for the service and Prometheus only (GitHub, Slack and the cluster keep their
+ * own trust), in addition to the system store; both say where a private CA goes when their
+ * certificate has an unknown issuer
+ */
+static void
+trust_setup(struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	const char *urls[2] = { cfg->url, cfg->prometheus_url };
+	static const char *const inputs[2] = { "url", "prometheus-url" };
+	size_t i;
+
+	if (g->http == NULL) {
+		return; /* a gate that sends nothing (unit tests of the writers) */
+	}
+	http_set_ca_file(g->http, cfg->ctx.ssl_cert_file);
+	for (i = 0; i < 2; i++) {
+		struct error err = ERROR_INIT;
+		if (urls[i] == NULL) {
+			continue;
+		}
+		if (http_trust_add(g->http, urls[i], cfg->ca_cert.data, cfg->ca_cert.len,
+				   "if a private CA signs it, pass that CA in the ca-cert input", &err) < 0) {
+			log_warn("ca-cert for %s: %s", inputs[i], err.msg);
+		}
+	}
+}
 
 /* one row per result: a new value is added here and in enum gate_result, nowhere else */
 static const struct {
@@ -113,6 +144,7 @@ gate_init(struct gate *g, const struct config *cfg, struct http *http)
 	g->started_wall_ms = wall_ms();
 	g->result = GATE_PASSED;
 	g->notify.issue_number = 0;
+	trust_setup(g);
 }
 
 void
@@ -159,7 +191,11 @@ gate_failed(const struct gate *g)
 char *
 gate_service_url(const struct gate *g, const char *path)
 {
-	return xasprintf("%s%s", g->cfg->url, path);
+	char *url = http_url_join(g->cfg->url, path);
+
+	/* the url input was parsed by the same parser when the configuration was read */
+	assert(url != NULL);
+	return url;
 }
 
 char *

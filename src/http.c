@@ -32,9 +32,21 @@
  */
 #define HTTP_MAX_CONNECTIONS (HTTP_MAX_PARALLEL + 8)
 
+/* what the client knows about one origin (scheme://host:port) */
+struct origin {
+	char *origin;
+	bool h2;          /* has answered over HTTP/2: requests are streams, not connections */
+	char *ca_blob;    /* system bundle + extra CAs (http_trust_add), NULL: the default store */
+	size_t ca_len;
+	char *ca_hint;
+};
+
 struct http {
 	CURLM *multi;
 	CURLSH *share;
+	struct origin *origins;
+	size_t n_origins;
+	char *ca_file;    /* SSL_CERT_FILE; NULL: libcurl's default */
 	/*
 	 * Easy handles of finished transfers, kept for the next request: each one carries libcurl's
 	 * 16 KiB receive buffer, so handing them on keeps memory bounded by the parallelism, not by
@@ -46,6 +58,8 @@ struct http {
 
 struct req_priv {
 	CURL *easy;
+	char *origin;           /* NULL when the URL does not parse (libcurl then says why) */
+	bool mux;               /* counted as an HTTP/2 stream, not against the connection cap */
 	struct curl_slist *slist;
 	struct curl_slist *connect_to; /* tls-server-name: connect here, verify that name */
 	char errbuf[CURL_ERROR_SIZE];
@@ -65,6 +79,8 @@ struct http_batch {
 	struct http_request **all;   /* every request ever added, to find running ones on abort */
 	size_t n_all, cap_all;
 	size_t running;
+	size_t running_h1;           /* those that need a connection of their own */
+	int stream_cap;              /* requests in flight to HTTP/2 origins */
 	bool aborted;
 };
 
@@ -96,6 +112,8 @@ http_new(void)
 	}
 	(void)curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_MAX_CONNECTIONS);
 	(void)curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)HTTP_MAX_CONNECTIONS);
+	/* libcurl also keeps each connection within the server's SETTINGS_MAX_CONCURRENT_STREAMS */
+	(void)curl_multi_setopt(h->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)HTTP_MAX_STREAMS);
 	h->share = curl_share_init();
 	if (h->share != NULL) {
 		(void)curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
@@ -117,7 +135,105 @@ http_free(struct http *h)
 	if (h->share != NULL) {
 		(void)curl_share_cleanup(h->share);
 	}
+	for (size_t i = 0; i < h->n_origins; i++) {
+		free(h->origins[i].origin);
+		free(h->origins[i].ca_blob);
+		free(h->origins[i].ca_hint);
+	}
+	free(h->origins);
+	free(h->ca_file);
 	free(h);
+}
+
+static struct origin *
+origin_find(struct http *h, const char *origin)
+{
+	size_t i;
+
+	for (i = 0; origin != NULL && i < h->n_origins; i++) {
+		if (strcmp(h->origins[i].origin, origin) == 0) {
+			return &h->origins[i];
+		}
+	}
+	return NULL;
+}
+
+static struct origin *
+origin_get(struct http *h, const char *origin)
+{
+	struct origin *o = origin_find(h, origin);
+
+	if (o != NULL) {
+		return o;
+	}
+	h->origins = xrealloc(h->origins, (h->n_origins + 1) * sizeof(*h->origins));
+	o = &h->origins[h->n_origins++];
+	memset(o, 0, sizeof(*o));
+	o->origin = xstrdup(origin);
+	return o;
+}
+
+void
+http_set_ca_file(struct http *h, const char *path)
+{
+	free(h->ca_file);
+	h->ca_file = path != NULL ? xstrdup(path) : NULL;
+}
+
+/* the bundle libcurl verifies with when told nothing: SSL_CERT_FILE, else its built-in path */
+static char *
+system_bundle_path(const struct http *h)
+{
+	CURL *e;
+	char *path = NULL, *copy = NULL;
+
+	if (h->ca_file != NULL) {
+		return xstrdup(h->ca_file);
+	}
+	e = curl_easy_init();
+	if (e == NULL) {
+		abort();
+	}
+	if (curl_easy_getinfo(e, CURLINFO_CAINFO, &path) == CURLE_OK && path != NULL) {
+		copy = xstrdup(path);
+	}
+	curl_easy_cleanup(e);
+	return copy;
+}
+
+int
+http_trust_add(struct http *h, const char *base_url, const char *pem, size_t pem_len, const char *hint,
+	       struct error *err)
+{
+	char *origin = http_url_origin(base_url);
+	struct origin *o;
+	int rc = 0;
+
+	if (origin == NULL) {
+		return error_set(err, ERR_CONFIG, "not an http(s) URL");
+	}
+	o = origin_get(h, origin);
+	free(o->ca_hint);
+	o->ca_hint = hint != NULL ? xstrdup(hint) : NULL;
+	if (pem != NULL && pem_len > 0 && o->ca_blob == NULL) {
+		/*
+		 * CURLOPT_CAINFO_BLOB takes the place of the CA file, so the blob carries the system
+		 * bundle too: a public certificate keeps validating while the private CA is trusted
+		 */
+		char *path = system_bundle_path(h);
+		size_t sys_len = 0;
+		char *sys = path != NULL ? file_read(path, 16 * 1024 * 1024, &sys_len) : NULL;
+		if (sys == NULL) {
+			rc = error_set(err, ERR_IO, "cannot read the system CA bundle %s: only the extra CAs are trusted",
+				       path != NULL ? path : "(libcurl names none)");
+		}
+		o->ca_blob = xasprintf("%s\n%.*s\n", sys != NULL ? sys : "", (int)pem_len, pem);
+		o->ca_len = strlen(o->ca_blob);
+		free(sys);
+		free(path);
+	}
+	free(origin);
+	return rc;
 }
 
 const char *
@@ -161,6 +277,262 @@ http_escape(const char *s)
 		}
 	}
 	return buf_steal(&b);
+}
+
+static void
+ascii_lower(char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		*s = (char)tolower((unsigned char)*s);
+	}
+}
+
+/* a libcurl-owned string copied to ours (never mix allocators) */
+static char *
+take_part(CURLU *u, CURLUPart part, unsigned flags)
+{
+	char *v = NULL, *copy;
+
+	if (curl_url_get(u, part, &v, flags) != CURLUE_OK || v == NULL) {
+		return NULL;
+	}
+	copy = xstrdup(v);
+	secret_wipe(v, strlen(v));
+	curl_free(v);
+	return copy;
+}
+
+/* a parsed handle for an absolute http(s) URL, or NULL */
+static CURLU *
+url_handle(const char *url, CURLUcode *uc_out)
+{
+	CURLU *u = curl_url();
+	CURLUcode uc;
+
+	if (u == NULL) {
+		abort();
+	}
+	/* other schemes parse too, so the caller can say "expected http(s)" instead of libcurl's words */
+	uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	if (uc_out != NULL) {
+		*uc_out = uc;
+	}
+	if (uc != CURLUE_OK) {
+		curl_url_cleanup(u);
+		return NULL;
+	}
+	return u;
+}
+
+int
+http_url_parse(struct http_url *out, const char *url, struct error *err)
+{
+	CURLUcode uc = CURLUE_OK;
+	CURLU *u;
+	char *user = NULL, *password = NULL, *fragment = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	u = url_handle(url, &uc);
+	if (u == NULL) {
+		if (uc == CURLUE_NO_HOST) {
+			return error_set(err, ERR_CONFIG, "expected an http:// or https:// URL with a host");
+		}
+		return error_set(err, ERR_CONFIG, "expected an http:// or https:// URL (%s)", curl_url_strerror(uc));
+	}
+	out->scheme = take_part(u, CURLUPART_SCHEME, 0);
+	ascii_lower(out->scheme);
+	if (out->scheme == NULL || (strcmp(out->scheme, "http") != 0 && strcmp(out->scheme, "https") != 0)) {
+		rc = error_set(err, ERR_CONFIG, "expected an http:// or https:// URL");
+		goto out;
+	}
+	out->host = take_part(u, CURLUPART_HOST, 0);
+	ascii_lower(out->host);
+	if (out->host == NULL || out->host[0] == '\0') {
+		rc = error_set(err, ERR_CONFIG, "expected an http:// or https:// URL with a host");
+		goto out;
+	}
+	out->port = take_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
+	out->path = take_part(u, CURLUPART_PATH, 0);
+	if (out->path == NULL) {
+		out->path = xstrdup("/");
+	}
+	out->query = take_part(u, CURLUPART_QUERY, 0);
+	user = take_part(u, CURLUPART_USER, 0);
+	password = take_part(u, CURLUPART_PASSWORD, 0);
+	if (user != NULL || password != NULL) {
+		out->userinfo = password != NULL ? xasprintf("%s:%s", user != NULL ? user : "", password)
+						 : xstrdup(user);
+	}
+	fragment = take_part(u, CURLUPART_FRAGMENT, 0);
+	out->has_fragment = fragment != NULL;
+out:
+	secret_free(user);
+	secret_free(password);
+	free(fragment);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+void
+http_url_dispose(struct http_url *u)
+{
+	free(u->scheme);
+	free(u->host);
+	free(u->port);
+	free(u->path);
+	free(u->query);
+	secret_free(u->userinfo);
+	memset(u, 0, sizeof(*u));
+}
+
+char *
+http_url_origin(const char *url)
+{
+	struct http_url u;
+	struct error err = ERROR_INIT;
+	char *origin = NULL;
+
+	if (http_url_parse(&u, url, &err) == 0) {
+		origin = xasprintf("%s://%s:%s", u.scheme, u.host, u.port);
+	}
+	http_url_dispose(&u);
+	return origin;
+}
+
+bool
+http_url_same_origin(const char *a, const char *b)
+{
+	char *oa = http_url_origin(a), *ob = http_url_origin(b);
+	bool same = oa != NULL && ob != NULL && strcmp(oa, ob) == 0;
+
+	free(oa);
+	free(ob);
+	return same;
+}
+
+/*
+ * The text a part setter would store is normalised by libcurl 7.88 (%7B becomes %7b), while a
+ * whole URL is kept as written: so joined URLs are assembled as text from parsed parts and parsed
+ * once more as a whole, which both checks them and keeps the caller's encoding byte for byte.
+ */
+static char *
+url_reparse(const char *text)
+{
+	CURLU *u = url_handle(text, NULL);
+	char *out = NULL;
+
+	if (u != NULL) {
+		out = take_part(u, CURLUPART_URL, 0);
+	}
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* "scheme://[user@]host[:port]" of url as libcurl reads it, without path, query or fragment */
+static char *
+url_authority(const char *url)
+{
+	CURLU *u = url_handle(url, NULL);
+	char *out = NULL;
+	size_t n;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_QUERY, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PATH, "/", 0) == CURLUE_OK) {
+		out = take_part(u, CURLUPART_URL, 0);
+	}
+	curl_url_cleanup(u);
+	n = out != NULL ? strlen(out) : 0;
+	if (n > 0 && out[n - 1] == '/') {
+		out[n - 1] = '\0';
+	}
+	return out;
+}
+
+char *
+http_url_join(const char *base, const char *path_query)
+{
+	struct http_url parsed;
+	struct error err = ERROR_INIT;
+	char *authority = NULL, *text = NULL, *joined = NULL;
+	size_t n, plen = strcspn(path_query, "?");
+	const char *pq_query = path_query[plen] == '?' ? path_query + plen + 1 : "";
+	const char *base_query;
+
+	if (http_url_parse(&parsed, base, &err) < 0) {
+		goto out;
+	}
+	authority = url_authority(base);
+	if (authority == NULL) {
+		goto out;
+	}
+	n = strlen(parsed.path);
+	while (n > 0 && parsed.path[n - 1] == '/') {
+		n--;
+	}
+	base_query = parsed.query != NULL ? parsed.query : "";
+	text = xasprintf("%s%.*s%.*s%s%s%s%s%s", authority, (int)n, parsed.path, (int)plen, path_query,
+			 n + plen == 0 ? "/" : "", pq_query[0] != '\0' || base_query[0] != '\0' ? "?" : "", pq_query,
+			 pq_query[0] != '\0' && base_query[0] != '\0' ? "&" : "", base_query);
+	joined = url_reparse(text);
+out:
+	free(text);
+	free(authority);
+	http_url_dispose(&parsed);
+	return joined;
+}
+
+char *
+http_url_append_query(const char *url, const char *param)
+{
+	struct http_url parsed;
+	struct error err = ERROR_INIT;
+	char *text = NULL, *out = NULL;
+
+	/* as text, then parsed whole: see url_reparse() */
+	if (http_url_parse(&parsed, url, &err) == 0 && !parsed.has_fragment) {
+		text = xasprintf("%s%s%s", url, parsed.query != NULL ? "&" : "?", param);
+		out = url_reparse(text);
+	}
+	free(text);
+	http_url_dispose(&parsed);
+	return out;
+}
+
+enum error_code
+http_status_error_code(long status)
+{
+	if (status >= 200 && status < 300) {
+		return ERR_OK;
+	}
+	switch (status) {
+	case 401:
+	case 403:
+		return ERR_AUTH;
+	case 404:
+		return ERR_NOT_FOUND;
+	case 409:
+	case 422:
+		return ERR_CONFLICT;
+	default:
+		return ERR_HTTP;
+	}
+}
+
+enum error_code
+http_request_error_code(const struct http_request *req)
+{
+	if (req->state != HTTP_DONE) {
+		return req->err.code != ERR_OK ? req->err.code : ERR_CANCELLED;
+	}
+	if (req->transport != TRANSPORT_OK) {
+		if (req->transport == TRANSPORT_TIMEOUT) {
+			return ERR_TIMEOUT;
+		}
+		return req->err.code != ERR_OK ? req->err.code : ERR_NETWORK;
+	}
+	return http_status_error_code(req->resp.status);
 }
 
 const char *
@@ -210,6 +582,7 @@ priv_free(struct http_request *req)
 	}
 	curl_slist_free_all(p->slist);
 	curl_slist_free_all(p->connect_to);
+	free(p->origin);
 	free(p);
 	req->priv = NULL;
 }
@@ -369,6 +742,24 @@ on_header(char *data, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/*
+ * A request without its own http_tls: the extra CAs of its origin (http_trust_add: the system
+ * bundle and ca-cert in one blob), else the system bundle named by SSL_CERT_FILE
+ */
+static void
+easy_trust(struct http_batch *b, struct req_priv *p, CURL *e)
+{
+	const struct origin *o = origin_find(b->h, p->origin);
+
+	if (o != NULL && o->ca_blob != NULL) {
+		/* the origin's blob outlives every transfer: it is freed with the client */
+		struct curl_blob blob = { o->ca_blob, o->ca_len, CURL_BLOB_NOCOPY };
+		(void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+	} else if (b->h->ca_file != NULL) {
+		(void)curl_easy_setopt(e, CURLOPT_CAINFO, b->h->ca_file);
+	}
+}
+
 /* the defaults every transfer gets, in one place (fwupd); every ignored return is visible */
 static void
 easy_defaults(struct http_batch *b, struct http_request *req, struct req_priv *p, CURL *e)
@@ -447,9 +838,9 @@ easy_headers(struct http_request *req, struct req_priv *p, CURL *e)
 	}
 }
 
-/* the Kubernetes API's TLS: its CA, a client certificate and key, tls-server-name */
+/* the Kubernetes API's TLS: its CA, a client certificate and key, tls-server-name; proxy-url */
 static void
-easy_tls(struct http_request *req, struct req_priv *p, CURL *e)
+easy_tls(struct http_batch *b, struct http_request *req, struct req_priv *p, CURL *e)
 {
 	const struct http_tls *t = req->tls;
 
@@ -480,6 +871,14 @@ easy_tls(struct http_request *req, struct req_priv *p, CURL *e)
 	if (t->server_name != NULL && t->server_name[0] != '\0') {
 		set_server_name(p, e, req->url, t->server_name);
 	}
+	if (t->ca_pem == NULL && t->ca_file == NULL && b->h->ca_file != NULL) {
+		(void)curl_easy_setopt(e, CURLOPT_CAINFO, b->h->ca_file);
+	}
+	if (t->proxy != NULL) {
+		/* the kubeconfig's proxy-url: also overrides NO_PROXY, as client-go does */
+		(void)curl_easy_setopt(e, CURLOPT_PROXY, t->proxy);
+		(void)curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+	}
 }
 
 static void
@@ -508,7 +907,9 @@ setup_easy(struct http_batch *b, struct http_request *req)
 	easy_method(req, e);
 	easy_headers(req, p, e);
 	if (req->tls != NULL) {
-		easy_tls(req, p, e);
+		easy_tls(b, req, p, e);
+	} else {
+		easy_trust(b, p, e);
 	}
 }
 
@@ -519,6 +920,8 @@ http_batch_new(struct http *h, const struct http_batch_opts *opts)
 
 	b->h = h;
 	b->opts = *opts;
+	/* a batch that asked for a bound (1: serial) keeps it on HTTP/2 too */
+	b->stream_cap = b->opts.max_parallel > 0 ? b->opts.max_parallel : HTTP_MAX_STREAMS;
 	if (b->opts.max_parallel <= 0) {
 		b->opts.max_parallel = HTTP_MAX_PARALLEL;
 	}
@@ -545,6 +948,7 @@ http_batch_add(struct http_batch *b, struct http_request *req)
 	http_request_dispose(req);
 	p = xcalloc(1, sizeof(*p));
 	p->batch = b;
+	p->origin = http_url_origin(req->url);
 	req->priv = p;
 	req->state = HTTP_PENDING;
 	req->resp.retry_after_ms = -1;
@@ -563,6 +967,17 @@ http_batch_add(struct http_batch *b, struct http_request *req)
 }
 
 static void
+running_drop(struct http_batch *b, struct http_request *req)
+{
+	struct req_priv *p = req->priv;
+
+	b->running--;
+	if (!p->mux) {
+		b->running_h1--;
+	}
+}
+
+static void
 abort_request(struct http_batch *b, struct http_request *req, const char *why)
 {
 	struct req_priv *p = req->priv;
@@ -570,7 +985,7 @@ abort_request(struct http_batch *b, struct http_request *req, const char *why)
 	if (req->state == HTTP_RUNNING && p != NULL && p->easy != NULL) {
 		(void)curl_multi_remove_handle(b->h->multi, p->easy);
 		transfer_release(b->h, req);
-		b->running--;
+		running_drop(b, req);
 	}
 	if (req->state != HTTP_DONE) {
 		req->state = HTTP_ABORTED;
@@ -648,6 +1063,72 @@ classify(CURLcode rc, const struct req_priv *p)
 	}
 }
 
+/*
+ * A TLS failure names the server and what failed, in words a user can act on; OpenSSL's verify
+ * result (X509_V_ERR_*) says which, libcurl's message stays in brackets.
+ */
+static void
+tls_error(struct error *err, struct http *h, const struct http_request *req, long verify, const char *detail)
+{
+	struct http_url u;
+	struct error perr = ERROR_INIT;
+	const struct origin *o = NULL;
+	const char *hint = NULL, *cause;
+	char *where;
+	bool unknown_issuer = false;
+
+	if (http_url_parse(&u, req->url, &perr) == 0) {
+		where = xasprintf("%s:%s", u.host, u.port);
+	} else {
+		where = xstrdup("the server");
+	}
+	if (req->tls != NULL) {
+		hint = req->tls->ca_hint;
+	} else {
+		char *origin = http_url_origin(req->url);
+		o = origin_find(h, origin);
+		hint = o != NULL ? o->ca_hint : NULL;
+		free(origin);
+	}
+	switch (verify) {
+	case 2:  /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT */
+	case 18: /* X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT */
+	case 19: /* X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN */
+	case 20: /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
+	case 21: /* X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE */
+		cause = "is signed by an unknown issuer";
+		unknown_issuer = true;
+		break;
+	case 10: /* X509_V_ERR_CERT_HAS_EXPIRED */
+		cause = "has expired";
+		break;
+	case 9: /* X509_V_ERR_CERT_NOT_YET_VALID */
+		cause = "is not valid yet";
+		break;
+	case 62: /* X509_V_ERR_HOSTNAME_MISMATCH */
+		cause = "does not match the host name";
+		break;
+	default:
+		/* libcurl checks the name itself, after OpenSSL's verification passed */
+		if (strstr(detail, "subject name") != NULL || strstr(detail, "does not match") != NULL) {
+			cause = "does not match the host name";
+		} else if (verify != 0) {
+			cause = "failed verification";
+		} else {
+			cause = NULL;
+		}
+		break;
+	}
+	if (cause != NULL) {
+		(void)error_set(err, ERR_TLS, "TLS failure: the certificate of %s %s (%s)%s%s", where, cause, detail,
+				unknown_issuer && hint != NULL ? "; " : "", unknown_issuer && hint != NULL ? hint : "");
+	} else {
+		(void)error_set(err, ERR_TLS, "TLS failure with %s: %s", where, detail);
+	}
+	free(where);
+	http_url_dispose(&u);
+}
+
 /* a reply arrived: its status, content type, HTTP version and Retry-After */
 static void
 read_reply(struct http_request *req, struct req_priv *p, long status)
@@ -661,6 +1142,10 @@ read_reply(struct http_request *req, struct req_priv *p, long status)
 	req->resp.content_type = ct != NULL ? xstrdup(ct) : NULL;
 	(void)curl_easy_getinfo(p->easy, CURLINFO_HTTP_VERSION, &version);
 	req->resp.http_version = version == CURL_HTTP_VERSION_2_0 ? 20 : 11;
+	if (version == CURL_HTTP_VERSION_2_0 && p->origin != NULL) {
+		/* through a proxy too: HTTP/2 is only spoken inside a CONNECT tunnel, end to end */
+		origin_get(p->batch->h, p->origin)->h2 = true;
+	}
 	req->resp.retry_after_ms = -1;
 	{
 		const char *ra = http_response_header(&req->resp, "retry-after");
@@ -694,10 +1179,11 @@ describe_failure(struct http_request *req, struct req_priv *p, CURLcode rc)
 		(void)error_set(&req->err, ERR_TOO_BIG, "reply larger than %zu bytes; transfer stopped", cap);
 	} else if (p->consumer_stop) {
 		(void)error_set(&req->err, ERR_GENERIC, "stopped by the reader");
+	} else if (req->transport == TRANSPORT_TLS) {
+		long verify = 0;
+		(void)curl_easy_getinfo(p->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+		tls_error(&req->err, p->batch->h, req, verify, detail);
 	} else {
-		if (req->transport == TRANSPORT_TLS) {
-			code = ERR_TLS;
-		}
 		(void)error_set(&req->err, code, "%s: %s", transport_outcome_name(req->transport), detail);
 	}
 }
@@ -788,8 +1274,15 @@ start_due(struct http_batch *b, int64_t now)
 	while (i < b->n_queue) {
 		struct http_request *req = b->queue[i];
 		struct req_priv *p = req->priv;
-		if ((int)b->running >= b->opts.max_parallel) {
+		const struct origin *o = origin_find(b->h, p->origin);
+		bool mux = o != NULL && o->h2;
+		if ((int)b->running >= b->stream_cap) {
 			break;
+		}
+		if (!mux && (int)b->running_h1 >= b->opts.max_parallel) {
+			/* this one needs a connection; a later one to an HTTP/2 origin may still start */
+			i++;
+			continue;
 		}
 		if (req->state == HTTP_WAITING_RETRY && p->due_ms > now) {
 			int64_t wait = p->due_ms - now;
@@ -814,6 +1307,10 @@ start_due(struct http_batch *b, int64_t now)
 			abort();
 		}
 		b->running++;
+		p->mux = mux;
+		if (!mux) {
+			b->running_h1++;
+		}
 	}
 	return next;
 }
@@ -851,7 +1348,7 @@ http_batch_run(struct http_batch *b, struct error *err)
 			}
 			(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
 			(void)curl_multi_remove_handle(b->h->multi, msg->easy_handle);
-			b->running--;
+			running_drop(b, req);
 			finish_attempt(b, req, msg->data.result);
 		}
 		if (b->aborted) {

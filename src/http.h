@@ -18,7 +18,14 @@
  */
 
 #define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
+/*
+ * Requests in flight per batch: HTTP/1.1 needs a connection per request, so at most
+ * HTTP_MAX_PARALLEL there; on an origin that has answered over HTTP/2 they are streams of one
+ * connection, up to HTTP_MAX_STREAMS (libcurl keeps each connection within the server's
+ * SETTINGS_MAX_CONCURRENT_STREAMS and opens another, up to HTTP_MAX_PARALLEL, for more).
+ */
 #define HTTP_MAX_PARALLEL 24
+#define HTTP_MAX_STREAMS 100
 
 /* optional TLS settings (Kubernetes API); PEM blobs are copied by libcurl */
 struct http_tls {
@@ -33,6 +40,8 @@ struct http_tls {
 	const char *key_file;
 	bool insecure;
 	const char *server_name; /* tls-server-name: verify the certificate against this name */
+	const char *proxy;       /* kubeconfig proxy-url: replaces the job's proxy variables; NULL: those */
+	const char *ca_hint;     /* said after "unknown issuer": where the user can give the CA */
 };
 
 struct http_header {
@@ -121,6 +130,20 @@ void http_global_cleanup(void);
 struct http *http_new(void);
 void http_free(struct http *h);
 
+/*
+ * The system CA bundle for every request (SSL_CERT_FILE, as curl's tool and OpenSSL honour it);
+ * NULL: libcurl's built-in default. Call before http_trust_add().
+ */
+void http_set_ca_file(struct http *h, const char *path);
+/*
+ * Requests to base_url's origin (scheme, host, port) that carry no http_tls of their own trust pem
+ * (a PEM bundle, may be NULL) in addition to the system store, and a TLS failure with an unknown
+ * issuer says hint ("pass the CA in the ca-cert input"). Returns 0, ERR_CONFIG for a URL that is
+ * not http(s), or ERR_IO when the system bundle cannot be read to combine it with pem.
+ */
+int http_trust_add(struct http *h, const char *base_url, const char *pem, size_t pem_len, const char *hint,
+		   struct error *err);
+
 struct http_batch *http_batch_new(struct http *h, const struct http_batch_opts *opts);
 /* queues req (FIFO: no request starves); allowed from on_done */
 void http_batch_add(struct http_batch *b, struct http_request *req);
@@ -149,6 +172,48 @@ void http_request_dispose(struct http_request *req);
 
 /* URL-encodes s (RFC 3986 unreserved kept); caller frees */
 char *http_escape(const char *s);
+
+/*
+ * URLs go through libcurl's URL API (CURLU) only: the same parser that later sends the request
+ * decides what the host is, so a check made here cannot be fooled by a URL libcurl reads
+ * differently (user-info, IPv6 literals, default ports, upper-case schemes).
+ */
+struct http_url {
+	char *scheme;    /* lower-case: "http" or "https" (other schemes are refused) */
+	char *host;      /* lower-case as libcurl normalises it; IPv6 literals in brackets */
+	char *port;      /* the explicit port, else the scheme's default */
+	char *path;      /* at least "/" */
+	char *query;     /* NULL: none */
+	char *userinfo;  /* "user[:password]" as written, NULL: none; a credential, wiped on dispose */
+	bool has_fragment;
+};
+
+/*
+ * parses an absolute http:// or https:// URL; on failure returns ERR_CONFIG with a message that
+ * never quotes the URL (it may hold a credential). Dispose out even after a failure.
+ */
+int http_url_parse(struct http_url *out, const char *url, struct error *err);
+void http_url_dispose(struct http_url *u);
+/* "scheme://host:port" with the port always written; NULL when url is not an http(s) URL */
+char *http_url_origin(const char *url);
+/* same scheme, host and port (RFC 6454); false when either does not parse */
+bool http_url_same_origin(const char *a, const char *b);
+/*
+ * base's path (trailing slashes dropped) followed by path_query ("/p" or "/p?q"), keeping base's
+ * scheme, host and port; base's own query, if any, follows path_query's. NULL when base is not
+ * an http(s) URL. Caller frees.
+ */
+char *http_url_join(const char *base, const char *path_query);
+/* url with "name=value" (already encoded) appended to its query; NULL when not http(s) */
+char *http_url_append_query(const char *url, const char *param);
+
+/*
+ * HTTP status to error code, decided once for every client (each keeps its own message):
+ * 2xx ERR_OK, 401/403 ERR_AUTH, 404 ERR_NOT_FOUND, 409/422 ERR_CONFLICT, anything else ERR_HTTP
+ */
+enum error_code http_status_error_code(long status);
+/* the outcome of a finished request: transport errors keep their code (timeout: ERR_TIMEOUT) */
+enum error_code http_request_error_code(const struct http_request *req);
 /* short description of a failed exchange: "connection refused", "timed out after 10s" */
 const char *transport_outcome_name(enum transport_outcome t);
 

@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
@@ -671,6 +672,7 @@ kube_target_dispose(struct kube_target *t)
 		free(t->key_pem);
 	}
 	free(t->tls_server_name);
+	free(t->proxy_url);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -733,30 +735,72 @@ context_names(const struct kubeconfig *kc)
 static int
 normalise_server(char **out, const char *server, const char *owner, struct error *err)
 {
+	struct http_url u;
+	struct error perr = ERROR_INIT;
 	char *s;
 	size_t n;
+	int rc = 0;
 
 	if (server == NULL || server[0] == '\0') {
 		return error_set(err, ERR_CONFIG, "%s has no server", owner);
 	}
-	if (str_has_prefix(server, "https://") || str_has_prefix(server, "http://")) {
-		s = xstrdup(server);
-	} else if (strstr(server, "://") != NULL) {
-		return error_set(err, ERR_CONFIG, "%s: server '%s' must be an http:// or https:// URL", owner, server);
-	} else {
-		/* client-go defaults a bare host[:port] to https */
-		s = xasprintf("https://%s", server);
-	}
-	if (strpbrk(s, " \t\r\n?#") != NULL) {
-		free(s);
+	if (strpbrk(server, " \t\r\n?#") != NULL) {
 		return error_set(err, ERR_CONFIG, "%s: server '%s' is not a valid URL", owner, server);
+	}
+	/* client-go defaults a bare host[:port] to https */
+	s = strstr(server, "://") != NULL ? xstrdup(server) : xasprintf("https://%s", server);
+	if (http_url_parse(&u, s, &perr) < 0) {
+		rc = error_set(err, ERR_CONFIG, "%s: server '%s' must be an http:// or https:// URL", owner, server);
+		goto out;
+	}
+	if (u.userinfo != NULL) {
+		rc = error_set(err, ERR_CONFIG, "%s: server URL must not carry credentials (use the user's entry)", owner);
+		goto out;
 	}
 	n = strlen(s);
 	while (n > 0 && s[n - 1] == '/') {
 		s[--n] = '\0';
 	}
 	*out = s;
-	return 0;
+	s = NULL; /* now owned by the caller */
+out:
+	free(s);
+	http_url_dispose(&u);
+	return rc;
+}
+
+/*
+ * proxy-url: http, https or socks5 as client-go accepts; it replaces HTTPS_PROXY for this cluster.
+ * Credentials in it are masked, since the log names the proxy.
+ */
+static int
+check_proxy_url(char **out, const char *proxy, const char *owner, struct error *err)
+{
+	struct http_url u;
+	struct error perr = ERROR_INIT;
+	int rc = 0;
+
+	if (str_has_prefix(proxy, "socks5://") || str_has_prefix(proxy, "socks5h://")) {
+		if (strpbrk(proxy, " \t\r\n") != NULL) {
+			return error_set(err, ERR_CONFIG, "%s: proxy-url is not a valid URL", owner);
+		}
+		if (strchr(proxy, '@') != NULL) {
+			log_mask(proxy);
+		}
+		*out = xstrdup(proxy);
+		return 0;
+	}
+	if (http_url_parse(&u, proxy, &perr) < 0) {
+		rc = error_set(err, ERR_CONFIG, "%s: proxy-url must be an http://, https:// or socks5:// URL", owner);
+		goto out;
+	}
+	if (u.userinfo != NULL) {
+		log_mask(u.userinfo);
+	}
+	*out = xstrdup(proxy);
+out:
+	http_url_dispose(&u);
+	return rc;
 }
 
 static int
@@ -768,14 +812,16 @@ resolve_user(struct kube_target *out, const struct kubeconfig_user *u, struct er
 	if (u->exec_command != NULL) {
 		return error_set(err, ERR_CONFIG,
 				 "%s authenticates with an exec credential plugin%s%s%s, which cannot run inside the action's "
-				 "container: give that user a token (for example a ServiceAccount token) or a client certificate",
+				 "container: pass a token in the kube-token input (for example from `aws eks get-token`) or set "
+				 "kube-oidc-audience for GitHub OIDC, or give that user a token or a client certificate",
 				 owner, u->exec_command[0] != '\0' ? " ('" : "", u->exec_command,
 				 u->exec_command[0] != '\0' ? "')" : "");
 	}
 	if (u->auth_provider != NULL) {
 		return error_set(err, ERR_CONFIG,
 				 "%s authenticates with the %s%s%sauth-provider plugin, which cannot run inside the action's "
-				 "container: give that user a token (for example a ServiceAccount token) or a client certificate",
+				 "container: pass a token in the kube-token input or set kube-oidc-audience for GitHub OIDC, or "
+				 "give that user a token or a client certificate",
 				 owner, u->auth_provider[0] != '\0' ? "'" : "", u->auth_provider,
 				 u->auth_provider[0] != '\0' ? "' " : "");
 	}
@@ -817,9 +863,13 @@ resolve_user(struct kube_target *out, const struct kubeconfig_user *u, struct er
 	return 0;
 }
 
-int
-kubeconfig_resolve(struct kube_target *out, const struct kubeconfig *kc, const char *context,
-		   const char *namespace, struct error *err)
+/*
+ * override: the kube-token or kube-oidc-audience input replaces the user's credentials, so they
+ * are not read at all (an exec plugin's command, a token file of another machine)
+ */
+static int
+resolve_context(struct kube_target *out, const struct kubeconfig *kc, const char *context, const char *namespace,
+		bool override, struct error *err)
 {
 	const struct kubeconfig_context *ctx;
 	const struct kubeconfig_cluster *cl;
@@ -874,8 +924,9 @@ kubeconfig_resolve(struct kube_target *out, const struct kubeconfig *kc, const c
 	}
 	out->insecure = cl->insecure;
 	out->tls_server_name = cl->tls_server_name != NULL ? xstrdup(cl->tls_server_name) : NULL;
-	if (cl->proxy_url != NULL) {
-		log_warn("%s: proxy-url is not supported; set HTTPS_PROXY in the job's environment instead", owner);
+	if (cl->proxy_url != NULL && cl->proxy_url[0] != '\0' &&
+	    check_proxy_url(&out->proxy_url, cl->proxy_url, owner, err) < 0) {
+		return ERR_CONFIG;
 	}
 	if (ctx->user != NULL && ctx->user[0] != '\0') {
 		const struct kubeconfig_user *u = find_user(kc, ctx->user);
@@ -883,7 +934,7 @@ kubeconfig_resolve(struct kube_target *out, const struct kubeconfig *kc, const c
 			return error_set(err, ERR_CONFIG, "context '%s': user '%s' not found", ctx->name, ctx->user);
 		}
 		out->user = xstrdup(u->name);
-		if (resolve_user(out, u, err) < 0) {
+		if (!override && resolve_user(out, u, err) < 0) {
 			return ERR_CONFIG;
 		}
 	}
@@ -895,6 +946,13 @@ kubeconfig_resolve(struct kube_target *out, const struct kubeconfig *kc, const c
 		out->namespace = xstrdup("default");
 	}
 	return 0;
+}
+
+int
+kubeconfig_resolve(struct kube_target *out, const struct kubeconfig *kc, const char *context,
+		   const char *namespace, struct error *err)
+{
+	return resolve_context(out, kc, context, namespace, false, err);
 }
 
 /* ---- loading ---- */
@@ -947,26 +1005,101 @@ load_input(struct kubeconfig *kc, const char *text, struct error *err)
 	return rc;
 }
 
+/* rest of path below dir ("" or "/..."), or NULL when path is not inside dir */
+static const char *
+path_below(const char *path, const char *dir)
+{
+	size_t n;
+
+	if (dir == NULL || dir[0] != '/') {
+		return NULL;
+	}
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/') {
+		n--;
+	}
+	if (strncmp(path, dir, n) != 0 || (path[n] != '/' && path[n] != '\0')) {
+		return NULL;
+	}
+	return path + n;
+}
+
+/*
+ * An earlier step wrote KUBECONFIG as a host path ($RUNNER_TEMP/kubeconfig_<n> of the runner, or a
+ * file in the workspace); the runner mounts those two directories elsewhere in the action's
+ * container (/github/runner_temp, /github/workspace) and passes their container paths as
+ * RUNNER_TEMP and GITHUB_WORKSPACE. The host paths come from RUNNER_WORKSPACE (the host's
+ * <work>/<repository name>): the runner keeps its temp directory at <work>/_temp and the workspace
+ * at <work>/<name>/<name>. Only paths inside those two host directories are translated, and only
+ * to the same relative path inside the mount, so no unrelated file is ever read. Returns the path
+ * to read (caller frees); *mapped tells whether it was translated.
+ */
+static char *
+container_path(const struct run_context *c, const char *path, bool *mapped)
+{
+	char *work = NULL, *host_temp = NULL, *host_ws = NULL, *out = NULL;
+	const char *rest, *name;
+
+	*mapped = false;
+	if (c->runner_workspace != NULL && c->runner_workspace[0] == '/') {
+		work = dir_of(c->runner_workspace);
+		host_temp = xasprintf("%s/_temp", strcmp(work, "/") == 0 ? "" : work);
+		name = strrchr(c->runner_workspace, '/') + 1;
+		if (name[0] != '\0') {
+			host_ws = xasprintf("%s/%s", c->runner_workspace, name);
+		}
+	}
+	rest = path_below(path, host_temp);
+	if (rest != NULL && c->runner_temp != NULL && path_below(path, c->runner_temp) == NULL) {
+		out = xasprintf("%s%s", c->runner_temp, rest);
+		*mapped = true;
+		goto done;
+	}
+	rest = path_below(path, host_ws);
+	if (rest != NULL && c->workspace != NULL && path_below(path, c->workspace) == NULL) {
+		out = xasprintf("%s%s", c->workspace, rest);
+		*mapped = true;
+		goto done;
+	}
+	out = xstrdup(path);
+done:
+	free(work);
+	free(host_temp);
+	free(host_ws);
+	return out;
+}
+
 static int
-load_files(struct kubeconfig *kc, const char *list, char **source_out, struct error *err)
+load_files(struct kubeconfig *kc, const struct run_context *c, const char *list, char **source_out,
+	   struct error *err)
 {
 	char *copy = xstrdup(list);
-	char *save = NULL, *path;
+	char *save = NULL, *path, *host_path;
 	struct buf used = BUF_INIT;
-	size_t n_read = 0;
+	size_t n_read = 0, n_missing = 0;
 	int rc = 0;
 
-	for (path = strtok_r(copy, ":", &save); path != NULL; path = strtok_r(NULL, ":", &save)) {
+	for (host_path = strtok_r(copy, ":", &save); host_path != NULL; host_path = strtok_r(NULL, ":", &save)) {
 		size_t len = 0;
-		char *data = file_read(path, KUBECONFIG_MAX_BYTES, &len);
-		char *dir;
+		bool mapped;
+		char *data, *dir;
+
+		path = container_path(c, host_path, &mapped);
+		if (mapped) {
+			log_info("KUBECONFIG: %s is a path on the runner; reading it as %s inside the container", host_path,
+				 path);
+		}
+		data = file_read(path, KUBECONFIG_MAX_BYTES, &len);
 		if (data == NULL) {
 			if (errno == ENOENT) {
 				/* kubectl skips files of KUBECONFIG that do not exist */
 				log_debug("KUBECONFIG: %s does not exist", path);
+				n_missing++;
+				free(path);
 				continue;
 			}
 			rc = error_set(err, ERR_CONFIG, "KUBECONFIG: cannot read %s: %s", path, strerror(errno));
+			free(path);
 			goto out;
 		}
 		dir = dir_of(path);
@@ -976,10 +1109,19 @@ load_files(struct kubeconfig *kc, const char *list, char **source_out, struct er
 		free(data);
 		if (rc < 0) {
 			error_prefix(err, "KUBECONFIG file %s: ", path);
+			free(path);
 			goto out;
 		}
 		buf_printf(&used, "%s%s", n_read > 0 ? ", " : "", path);
 		n_read++;
+		free(path);
+	}
+	if (n_read == 0 && n_missing > 0 && c->github_actions) {
+		rc = error_set(err, ERR_CONFIG,
+			       "KUBECONFIG=%s names no file visible inside the action's container: the runner mounts only "
+			       "its temp directory (RUNNER_TEMP) and the workspace there; write the kubeconfig under "
+			       "$RUNNER_TEMP or the workspace, or pass its content in the kubeconfig input", list);
+		goto out;
 	}
 	if (n_read == 0) {
 		rc = error_set(err, ERR_CONFIG, "KUBECONFIG=%s names no readable file", list);
@@ -1038,20 +1180,84 @@ out:
 	return rc;
 }
 
+/* kube-server with kube-ca and a token input: no kubeconfig at all */
+static int
+load_server(struct kube_target *out, const struct config *cfg, struct error *err)
+{
+	if (normalise_server(&out->server, cfg->kube_server, "input 'kube-server'", err) < 0) {
+		error_prefix(err, "invalid input 'kube-server': ");
+		return ERR_CONFIG;
+	}
+	if (cfg->kube_ca.data != NULL) {
+		out->ca_pem = xstrndup(cfg->kube_ca.data, cfg->kube_ca.len);
+		out->ca_len = cfg->kube_ca.len;
+	}
+	out->source = xstrdup("the kube-server input");
+	out->namespace = xstrdup(cfg->namespace != NULL && cfg->namespace[0] != '\0' ? cfg->namespace : "default");
+	return 0;
+}
+
+/*
+ * Precedence of the bearer token: kube-oidc-audience (requested later, by the rollback's
+ * preflight), then kube-token, then the kubeconfig user's own credentials, which an override
+ * drops entirely: a client certificate or basic auth beside the token would be a second identity.
+ */
+static void
+apply_token_override(struct kube_target *out, const struct config *cfg)
+{
+	char *source;
+
+	if (cfg->kube_oidc_audience == NULL && cfg->kube_token == NULL) {
+		return;
+	}
+	secret_free(out->token);
+	out->token = NULL;
+	free(out->username);
+	out->username = NULL;
+	secret_free(out->password);
+	out->password = NULL;
+	free(out->cert_pem);
+	out->cert_pem = NULL;
+	out->cert_len = 0;
+	if (out->key_pem != NULL) {
+		secret_wipe(out->key_pem, out->key_len);
+		free(out->key_pem);
+		out->key_pem = NULL;
+		out->key_len = 0;
+	}
+	if (cfg->kube_oidc_audience != NULL) {
+		out->oidc_pending = true;
+		source = xasprintf("%s, token from GitHub OIDC (kube-oidc-audience)", out->source);
+	} else {
+		out->token = xstrdup(cfg->kube_token);
+		source = xasprintf("%s, token from the kube-token input", out->source);
+	}
+	free(out->source);
+	out->source = source;
+}
+
 int
 kubeconfig_load(struct kube_target *out, const struct config *cfg, struct error *err)
 {
 	struct kubeconfig kc = KUBECONFIG_INIT;
 	const struct run_context *c = &cfg->ctx;
+	bool override = cfg->kube_token != NULL || cfg->kube_oidc_audience != NULL;
 	char *source = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (cfg->kube_server != NULL) {
+		rc = load_server(out, cfg, err);
+		if (rc == 0) {
+			apply_token_override(out, cfg);
+		}
+		return rc;
+	}
 	if (cfg->kubeconfig != NULL) {
 		rc = load_input(&kc, cfg->kubeconfig, err);
 		source = xstrdup("the kubeconfig input");
 	} else if (c->kubeconfig_path != NULL) {
-		rc = load_files(&kc, c->kubeconfig_path, &source, err);
+		rc = load_files(&kc, c, c->kubeconfig_path, &source, err);
 		if (source == NULL) {
 			source = xasprintf("KUBECONFIG=%s", c->kubeconfig_path);
 		}
@@ -1061,11 +1267,15 @@ kubeconfig_load(struct kube_target *out, const struct config *cfg, struct error 
 					 "invalid input 'kube-context': '%s' was given, but there is no kubeconfig (neither "
 					 "the kubeconfig input nor KUBECONFIG is set)", cfg->kube_context);
 		}
-		return load_in_cluster(out, cfg, err);
+		rc = load_in_cluster(out, cfg, err);
+		if (rc == 0) {
+			apply_token_override(out, cfg);
+		}
+		return rc;
 	} else {
 		return error_set(err, ERR_NOT_FOUND,
-				 "no cluster configuration: set the kubeconfig input or KUBECONFIG, or run the job inside "
-				 "the cluster");
+				 "no cluster configuration: set the kubeconfig input, KUBECONFIG or kube-server, or run the "
+				 "job inside the cluster");
 	}
 	if (rc == 0 && cfg->kube_context != NULL && cfg->kube_context[0] != '\0' &&
 	    find_context(&kc, cfg->kube_context) == NULL) {
@@ -1075,7 +1285,7 @@ kubeconfig_load(struct kube_target *out, const struct config *cfg, struct error 
 		free(names);
 	}
 	if (rc == 0) {
-		rc = kubeconfig_resolve(out, &kc, cfg->kube_context, cfg->namespace, err);
+		rc = resolve_context(out, &kc, cfg->kube_context, cfg->namespace, override, err);
 		if (rc < 0 && cfg->kubeconfig != NULL) {
 			error_prefix(err, "invalid input 'kubeconfig': ");
 		} else if (rc < 0) {
@@ -1085,6 +1295,7 @@ kubeconfig_load(struct kube_target *out, const struct config *cfg, struct error 
 	if (rc == 0) {
 		out->source = source;
 		source = NULL;
+		apply_token_override(out, cfg);
 	}
 	free(source);
 	kubeconfig_dispose(&kc);

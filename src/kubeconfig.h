@@ -82,6 +82,8 @@ struct kube_target {
 	size_t key_len;
 	bool insecure;
 	char *tls_server_name;
+	char *proxy_url;         /* the cluster's proxy-url, NULL: the job's HTTPS_PROXY/NO_PROXY */
+	bool oidc_pending;       /* kube-oidc-audience: token is still to be requested (rollback.c) */
 };
 
 /*

@@ -59,8 +59,9 @@ report_issue(struct gate *g)
 	/* dedup: a re-run of the failed job finds its issue by the fingerprint and comments */
 	rc = github_issue_find(&issue, &found, &gh, label, draft.marker, &err);
 	if (rc < 0) {
+		/* 410: issues are disabled in the repository */
 		if (rc == ERR_AUTH || rc == ERR_NOT_FOUND || rc == ERR_CANCELLED ||
-		    (rc == ERR_HTTP && (err.http_status == 403 || err.http_status == 429))) {
+		    (rc == ERR_HTTP && (err.http_status == 403 || err.http_status == 410 || err.http_status == 429))) {
 			/* creating would meet the same refusal */
 			issue_failed(g, err.msg);
 			goto out;

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "clients/k8s.h"
+#include "clients/oidc.h"
 #include "config.h"
 #include "gate.h"
 #include "jsonh.h"
@@ -292,6 +293,34 @@ out:
 	return rc;
 }
 
+/*
+ * kube-oidc-audience: the GitHub OIDC ID token becomes the cluster's bearer token. A refusal or a
+ * failed request leaves the rollback unavailable, as an unreachable cluster does (returns 0 with
+ * cl->unavailable set); only a cancel is an error.
+ */
+static int
+oidc_token_fetch(struct gate *g, struct rollback_cluster *cl, struct error *err)
+{
+	const struct config *cfg = g->cfg;
+	int rc;
+
+	rc = oidc_token_request(&cl->target.token, g->http, cfg->ctx.oidc_request_url, cfg->ctx.oidc_request_token,
+				cfg->kube_oidc_audience, &g->retry, cfg->request_timeout_ms, err);
+	if (rc == ERR_CANCELLED) {
+		return rc;
+	}
+	if (rc < 0) {
+		log_warn("rollback: %s", err->msg);
+		cl->unavailable = xstrdup(err->msg);
+		g->rollback.detail = xasprintf("unavailable: %s", err->msg);
+		error_clear(err);
+		return 0;
+	}
+	cl->target.oidc_pending = false;
+	log_info("rollback: GitHub OIDC token obtained for audience '%s'", cfg->kube_oidc_audience);
+	return 0;
+}
+
 int
 rollback_preflight(struct gate *g, struct error *err)
 {
@@ -319,6 +348,12 @@ rollback_preflight(struct gate *g, struct error *err)
 		g->rollback.detail = xasprintf("unavailable: %s", err->msg);
 		error_clear(err);
 		return 0;
+	}
+	if (cl->target.oidc_pending) {
+		rc = oidc_token_fetch(g, cl, err);
+		if (rc < 0 || cl->unavailable != NULL) {
+			return rc;
+		}
 	}
 	cl->loaded = true;
 	log_info("rollback: Kubernetes API %s, namespace '%s' (%s%s%s%s%s)", cl->target.server, cl->target.namespace,

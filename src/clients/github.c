@@ -29,9 +29,8 @@ int
 github_client_init(struct github_client *gh, struct http *http, const char *api_url, const char *repository,
 		   const char *token, const struct retry_policy *retry, struct error *err)
 {
-	const char *slash, *host, *host_end;
-	char *owner = NULL, *name = NULL;
-	size_t api_len;
+	const char *slash;
+	char *owner = NULL, *name = NULL, *path;
 
 	memset(gh, 0, sizeof(*gh));
 	if (api_url == NULL || api_url[0] == '\0') {
@@ -45,27 +44,27 @@ github_client_init(struct github_client *gh, struct http *http, const char *api_
 		return error_set(err, ERR_CONFIG,
 				 "the github-token input is empty (its default is ${{ github.token }}; a container action does not get GITHUB_TOKEN by itself)");
 	}
-	host = strstr(api_url, "://");
-	if (host == NULL) {
+	/* the token goes to this origin only: libcurl's parser decides what the host is */
+	gh->origin = http_url_origin(api_url);
+	if (gh->origin == NULL) {
 		return error_set(err, ERR_CONFIG, "GITHUB_API_URL is not an http(s) URL");
-	}
-	host_end = strchr(host + 3, '/');
-	if (host_end == NULL) {
-		host_end = api_url + strlen(api_url);
-	}
-	api_len = strlen(api_url);
-	while (api_len > 0 && api_url[api_len - 1] == '/') {
-		api_len--;
 	}
 	owner = xstrndup(repository, (size_t)(slash - repository));
 	name = xstrdup(slash + 1);
 	{
 		char *eo = http_escape(owner), *en = http_escape(name);
-		gh->base = xasprintf("%.*s/repos/%s/%s", (int)api_len, api_url, eo, en);
+		path = xasprintf("/repos/%s/%s", eo, en);
+		gh->base = http_url_join(api_url, path);
+		free(path);
 		free(eo);
 		free(en);
 	}
-	gh->origin = xstrndup(api_url, (size_t)(host_end - api_url));
+	if (gh->base == NULL) {
+		free(owner);
+		free(name);
+		github_client_dispose(gh);
+		return error_set(err, ERR_CONFIG, "GITHUB_API_URL is not an http(s) URL");
+	}
 	gh->repository = xstrdup(repository);
 	gh->http = http;
 	gh->token = token;
@@ -179,38 +178,43 @@ status_error(struct error *err, const struct github_client *gh, const struct htt
 {
 	char *msg = github_message(resp);
 	long s = resp->status;
+	enum error_code code = http_status_error_code(s);
 	int rc;
+
+	if (code == ERR_OK) {
+		code = ERR_HTTP; /* a 2xx without the expected document */
+	}
 
 	switch (s) {
 	case 401:
-		rc = error_set(err, ERR_AUTH, "%s: GitHub rejected the token (HTTP 401: %s); check the github-token input",
+		rc = error_set(err, code, "%s: GitHub rejected the token (HTTP 401: %s); check the github-token input",
 			       what, msg);
 		break;
 	case 403:
-		rc = error_set(err, ERR_AUTH,
+		rc = error_set(err, code,
 			       "%s: HTTP 403 (%s): the workflow needs `permissions: issues: write` (pull requests from forks only get a read-only token)",
 			       what, msg);
 		break;
 	case 404:
-		rc = error_set(err, ERR_NOT_FOUND, "%s: HTTP 404 (%s): repository %s not found, or the token cannot see it",
+		rc = error_set(err, code, "%s: HTTP 404 (%s): repository %s not found, or the token cannot see it",
 			       what, msg, gh->repository);
 		break;
 	case 410:
-		rc = error_set(err, ERR_NOT_FOUND, "%s: HTTP 410 (%s): issues are disabled in %s", what, msg,
+		rc = error_set(err, code, "%s: HTTP 410 (%s): issues are disabled in %s", what, msg,
 			       gh->repository);
 		break;
 	case 422:
-		rc = error_set(err, ERR_CONFLICT, "%s: HTTP 422, GitHub rejected the request: %s", what, msg);
+		rc = error_set(err, code, "%s: HTTP 422, GitHub rejected the request: %s", what, msg);
 		break;
 	case 301:
 	case 302:
 	case 307:
 	case 308:
-		rc = error_set(err, ERR_HTTP, "%s: HTTP %ld: %s moved (renamed or transferred); redirects are not followed",
+		rc = error_set(err, code, "%s: HTTP %ld: %s moved (renamed or transferred); redirects are not followed",
 			       what, s, gh->repository);
 		break;
 	default:
-		rc = error_set(err, ERR_HTTP, "%s: HTTP %ld (%s)", what, s, msg);
+		rc = error_set(err, code, "%s: HTTP %ld (%s)", what, s, msg);
 		break;
 	}
 	err->http_status = s;
@@ -372,12 +376,11 @@ github_link_next(const char *link)
 	}
 }
 
+/* the token may only follow a pagination link to the API's own scheme, host and port */
 static bool
 same_origin(const struct github_client *gh, const char *url)
 {
-	size_t n = strlen(gh->origin);
-
-	return strncmp(url, gh->origin, n) == 0 && (url[n] == '/' || url[n] == '?' || url[n] == '\0');
+	return http_url_same_origin(url, gh->base);
 }
 
 /* GitHub's timestamps: "2026-12-06T02:00:00Z" to epoch ms; -1 when not that form */

@@ -56,6 +56,10 @@ k8s_client_new(struct http *http, const struct kube_target *target, const struct
 	c->tls.key_len = target->key_len;
 	c->tls.insecure = target->insecure;
 	c->tls.server_name = target->tls_server_name;
+	c->tls.proxy = target->proxy_url;
+	c->tls.ca_hint = target->ca_pem != NULL
+				 ? "the CA the kubeconfig (or kube-ca) names did not sign it: check certificate-authority-data"
+				 : "pass the cluster's CA in kube-ca, or in the kubeconfig's certificate-authority-data";
 	return c;
 }
 
@@ -207,18 +211,23 @@ status_error(struct error *err, const struct k8s_client *c, long status, const c
 {
 	const char *reason = NULL;
 	char *msg = status_message(body, len, &reason);
+	enum error_code code = http_status_error_code(status);
 	int rc;
+
+	if (code == ERR_OK) {
+		code = ERR_HTTP; /* a 2xx without the expected object */
+	}
 
 	switch (status) {
 	case 401:
-		rc = error_set(err, ERR_AUTH,
+		rc = error_set(err, code,
 			       "the Kubernetes API at %s did not accept the credentials from %s (HTTP 401 Unauthorized) to %s "
 			       "%s in namespace '%s': check the token or client certificate",
 			       c->target->server, c->target->source != NULL ? c->target->source : "the kubeconfig", w->verb,
 			       w->resource, w->namespace);
 		break;
 	case 403:
-		rc = error_set(err, ERR_AUTH,
+		rc = error_set(err, code,
 			       "the credentials may not %s %s in namespace '%s' (HTTP 403 Forbidden: %s); the Role needs get, "
 			       "list, watch and patch on the workloads' kinds (deployments, statefulsets, daemonsets) and get, "
 			       "list and watch on their history (replicasets, controllerrevisions)",
@@ -226,20 +235,20 @@ status_error(struct error *err, const struct k8s_client *c, long status, const c
 		break;
 	case 404:
 		if (w->name != NULL && w->kind != NULL) {
-			rc = error_set(err, ERR_NOT_FOUND, "%s '%s' not found in namespace '%s'", w->kind, w->name, w->namespace);
+			rc = error_set(err, code, "%s '%s' not found in namespace '%s'", w->kind, w->name, w->namespace);
 		} else {
-			rc = error_set(err, ERR_NOT_FOUND, "%s %s in namespace '%s': HTTP 404 (%s)", w->verb, w->resource,
+			rc = error_set(err, code, "%s %s in namespace '%s': HTTP 404 (%s)", w->verb, w->resource,
 				       w->namespace, msg);
 		}
 		break;
 	case 409:
 	case 422:
-		rc = error_set(err, ERR_CONFLICT, "%s %s '%s' in namespace '%s' was rejected: HTTP %ld %s (%s)", w->verb,
+		rc = error_set(err, code, "%s %s '%s' in namespace '%s' was rejected: HTTP %ld %s (%s)", w->verb,
 			       w->resource, w->name != NULL ? w->name : "", w->namespace, status,
 			       reason != NULL ? reason : (status == 409 ? "Conflict" : "Unprocessable Entity"), msg);
 		break;
 	default:
-		rc = error_set(err, ERR_HTTP, "%s %s in namespace '%s': HTTP %ld from the Kubernetes API%s%s (%s)", w->verb,
+		rc = error_set(err, code, "%s %s in namespace '%s': HTTP %ld from the Kubernetes API%s%s (%s)", w->verb,
 			       w->resource, w->namespace, status, reason != NULL ? " " : "", reason != NULL ? reason : "", msg);
 		break;
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "clients/prom.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,19 +19,18 @@
 char *
 prom_query_url(const char *base_url, const char *expr)
 {
-	size_t base_len = strcspn(base_url, "?");
 	char *q = http_escape(expr);
+	char *pq = xasprintf("/api/v1/query?query=%s", q);
 	char *url;
 
 	/*
 	 * A base with a ?query of its own (some hosted services want a tenant parameter) keeps it
 	 * after ours; the path goes before it.
 	 */
-	if (base_url[base_len] == '?' && base_url[base_len + 1] != '\0') {
-		url = xasprintf("%.*s/api/v1/query?query=%s&%s", (int)base_len, base_url, q, base_url + base_len + 1);
-	} else {
-		url = xasprintf("%.*s/api/v1/query?query=%s", (int)base_len, base_url, q);
-	}
+	url = http_url_join(base_url, pq);
+	/* prometheus-url was parsed by the same parser when the configuration was read */
+	assert(url != NULL);
+	free(pq);
 	free(q);
 	return url;
 }
@@ -122,13 +122,10 @@ put_excerpt(struct buf *b, const char *s, size_t len, size_t max)
 static enum error_code
 code_for_status(long status)
 {
-	if (status == 401 || status == 403) {
-		return ERR_AUTH;
-	}
-	if (status == 404) {
-		return ERR_NOT_FOUND;
-	}
-	return ERR_HTTP;
+	enum error_code code = http_status_error_code(status);
+
+	/* a 2xx whose body is not the API's answer is still a failed query */
+	return code == ERR_OK ? ERR_HTTP : code;
 }
 
 /* a body that is not the API's JSON: an HTML page from a proxy, "404 page not found", ... */

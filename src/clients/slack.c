@@ -307,19 +307,15 @@ reply_excerpt(const struct http_response *resp)
 static void
 mask_webhook(const char *url)
 {
-	const char *p = strstr(url, "://");
-	char *path;
+	struct http_url u;
+	struct error err = ERROR_INIT;
 
-	if (p == NULL) {
-		return;
+	/* the configuration parsed it already; the path as libcurl reads it is what it sends */
+	if (http_url_parse(&u, url, &err) == 0 && strlen(u.path) >= 12) {
+		log_mask(u.path);
+		secret_wipe(u.path, strlen(u.path));
 	}
-	p = strchr(p + 3, '/');
-	if (p == NULL || strlen(p) < 12) {
-		return;
-	}
-	path = xstrdup(p);
-	log_mask(path);
-	secret_free(path);
+	http_url_dispose(&u);
 }
 
 int
@@ -366,8 +362,10 @@ slack_post(struct http *http, const char *webhook_url, const char *payload, cons
 	} else if (req.resp.status == 200) {
 		rc = error_set(err, ERR_HTTP, "Slack webhook answered HTTP 200 without 'ok': %s", excerpt);
 	} else {
-		enum error_code code = req.resp.status == 403 || req.resp.status == 401 ? ERR_AUTH :
-				       req.resp.status == 404 ? ERR_NOT_FOUND : ERR_HTTP;
+		enum error_code code = http_status_error_code(req.resp.status);
+		if (code == ERR_OK) {
+			code = ERR_HTTP; /* a 2xx other than "200 ok" is not Slack's answer */
+		}
 		rc = error_set(err, code, "Slack webhook answered HTTP %ld: %s", req.resp.status, excerpt);
 	}
 	err->http_status = req.resp.status;

@@ -110,6 +110,15 @@ CASES = [
     ("kubeconfig", "@@@", "", {}),
     ("kubeconfig", "SERVER:ftp://127.0.0.1:9", "http:// or https://", {}),
     ("kube-context", "nope", "'nope' not found", {}),
+    ("kube-server", "ftp://kube.example", "http:// or https://", {"kubeconfig": "", "kube-token": KTOKEN}),
+    ("kube-server", "https://kube.example", "the kubeconfig input is set too", {"kube-token": KTOKEN}),
+    ("kube-server", "https://kube.example", "needs a credential", {"kubeconfig": ""}),
+    ("kube-ca", "not a certificate", "PEM CA bundle", {}),
+    ("kube-ca", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "CA of kube-server", {}),
+    ("kube-oidc-audience", "sts amazonaws", "without spaces", {}),
+    ("kube-oidc-audience", "sts.amazonaws.com", "permissions: id-token: write", {}),
+    ("ca-cert", "bm90IGEgY2VydA==", "PEM CA bundle", {}),
+    ("ca-cert", "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n-----BEGIN EC PRIVATE KEY-----\n", "private key", {}),
     ("namespace", "Bad_NS", "Kubernetes namespace", {}),
     ("namespace", "-x", "Kubernetes namespace", {}),
     ("namespace", "a" * 64, "Kubernetes namespace", {}),
@@ -145,10 +154,11 @@ FREE_TEXT = {
     "github-token": "any text is a token (masked); a wrong one is GitHub's 401, reported as a warning",
     "issue-labels": "any comma-separated text; GitHub decides which labels it accepts",
     "pagerduty-routing-key": "any text is a key (masked); a wrong one is PagerDuty's 400, reported as a warning",
+    "kube-token": "any text is a token (masked); a wrong one is the API server's 401, at run time",
 }
 
-SECRET_INPUTS = {"password", "prometheus-token", "github-token", "slack-webhook-url", "pagerduty-routing-key",
-                 "webhook-url", "webhook-secret"}
+SECRET_INPUTS = {"password", "prometheus-token", "github-token", "slack-webhook-url", "kube-token",
+                 "pagerduty-routing-key", "webhook-url", "webhook-secret"}
 
 covered = {c[0] for c in CASES} | set(FREE_TEXT)
 t.ok(len(ALL_INPUTS) >= 36, "action.yml read: %d inputs" % len(ALL_INPUTS))

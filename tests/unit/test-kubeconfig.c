@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -426,6 +427,143 @@ test_kubeconfig__files(void)
 	free(list);
 }
 
+/* the log writes to stdout, where TAP is: lines the code under test prints go to /dev/null */
+static int saved_stdout = -1;
+
+static void
+quiet_begin(void)
+{
+	int null = open("/dev/null", O_WRONLY);
+
+	(void)fflush(stdout);
+	saved_stdout = dup(STDOUT_FILENO);
+	if (null >= 0) {
+		(void)dup2(null, STDOUT_FILENO);
+		(void)close(null);
+	}
+}
+
+static void
+quiet_end(void)
+{
+	(void)fflush(stdout);
+	if (saved_stdout >= 0) {
+		(void)dup2(saved_stdout, STDOUT_FILENO);
+		(void)close(saved_stdout);
+		saved_stdout = -1;
+	}
+}
+
+/* issue 14: token overrides, kube-server, host-path KUBECONFIG, proxy-url */
+static void
+test_kubeconfig__overrides(void)
+{
+	static const char *exec_user =
+		"clusters: [{name: c, cluster: {server: 'https://eks.example:443', proxy-url: 'http://proxy:3128'}}]\n"
+		"users: [{name: u, user: {exec: {command: aws, args: [eks, get-token]}, token: user-tok,"
+		" username: admin, password: pw-Unit-77}}]\n"
+		"contexts: [{name: a, context: {cluster: c, user: u}}]\n"
+		"current-context: a\n";
+	char tmpl[] = "/tmp/test-kubeconfig-host-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char *mount, *host_ws, *file, *first, *host_path;
+	int rc;
+	struct config cfg;
+	struct kube_target t;
+	struct error err = ERROR_INIT;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.kubeconfig = (char *)exec_user;
+	is_int(kubeconfig_load(&t, &cfg, &err), ERR_CONFIG, "exec user without an override");
+	ok(strstr(err.msg, "kube-token") != NULL && strstr(err.msg, "kube-oidc-audience") != NULL,
+	   "the message names both ways out: %s", err.msg);
+	kube_target_dispose(&t);
+
+	cfg.kube_token = (char *)"kube-tok-Unit-78";
+	is_int(kubeconfig_load(&t, &cfg, &err), 0, "exec user with kube-token (%s)", err.msg);
+	is_str(t.token, "kube-tok-Unit-78", "kube-token is the bearer token");
+	ok(t.username == NULL && t.password == NULL && t.cert_pem == NULL, "the user's other credentials dropped");
+	is_str(t.proxy_url, "http://proxy:3128", "proxy-url kept for the cluster");
+	ok(strstr(t.source, "kube-token") != NULL, "source says where the token came from: %s", t.source);
+	ok(!t.oidc_pending, "no OIDC request pending");
+	kube_target_dispose(&t);
+
+	cfg.kube_oidc_audience = (char *)"sts.amazonaws.com";
+	is_int(kubeconfig_load(&t, &cfg, &err), 0, "exec user with kube-oidc-audience and kube-token");
+	ok(t.token == NULL && t.oidc_pending, "kube-oidc-audience wins: the token is requested later");
+	kube_target_dispose(&t);
+	cfg.kube_oidc_audience = NULL;
+
+	/* kube-server without a kubeconfig */
+	cfg.kubeconfig = NULL;
+	cfg.kube_server = (char *)"https://10.1.2.3:6443/";
+	cfg.kube_ca.data = (char *)"-----BEGIN CERTIFICATE-----\nKUBECA\n-----END CERTIFICATE-----\n";
+	cfg.kube_ca.len = strlen(cfg.kube_ca.data);
+	is_int(kubeconfig_load(&t, &cfg, &err), 0, "kube-server + kube-token + kube-ca (%s)", err.msg);
+	is_str(t.server, "https://10.1.2.3:6443", "server, trailing slash dropped");
+	ok(t.ca_pem != NULL && strstr(t.ca_pem, "KUBECA") != NULL, "kube-ca is the CA");
+	is_str(t.namespace, "default", "namespace defaults to default");
+	is_str(t.token, "kube-tok-Unit-78", "token");
+	kube_target_dispose(&t);
+	cfg.kube_server = NULL;
+	cfg.kube_ca.data = NULL;
+	cfg.kube_token = NULL;
+
+	/* KUBECONFIG as a host path: mapped into the mount, never read in place */
+	if (!ok(dir != NULL, "temporary directory")) {
+		return;
+	}
+	mount = xasprintf("%s/mount", dir);
+	(void)mkdir(mount, 0700);
+	file = write_temp(mount, "kubeconfig_5", "clusters: [{name: c, cluster: {server: 'http://mapped'}}]\n"
+						    "contexts: [{name: a, context: {cluster: c}}]\ncurrent-context: a\n");
+	cfg.ctx.runner_workspace = (char *)"/home/runner/work/atom";
+	cfg.ctx.runner_temp = mount;
+	host_path = (char *)"/home/runner/work/_temp/kubeconfig_5";
+	cfg.ctx.kubeconfig_path = host_path;
+	quiet_begin();
+	rc = kubeconfig_load(&t, &cfg, &err);
+	quiet_end();
+	is_int(rc, 0, "runner-temp host path (%s)", err.msg);
+	is_str(t.server, "http://mapped", "read from the container's mount");
+	kube_target_dispose(&t);
+	cfg.ctx.kubeconfig_path = (char *)"/home/runner/work/_temp/kubeconfig_404";
+	cfg.ctx.github_actions = true;
+	quiet_begin();
+	rc = kubeconfig_load(&t, &cfg, &err);
+	quiet_end();
+	is_int(rc, ERR_CONFIG, "mapped file missing");
+	ok(strstr(err.msg, "visible inside the action's container") != NULL, "message: %s", err.msg);
+	kube_target_dispose(&t);
+	host_ws = xasprintf("%s/ws", dir);
+	(void)mkdir(host_ws, 0700);
+	first = file;
+	file = write_temp(host_ws, "kc", "clusters: [{name: c, cluster: {server: 'http://ws'}}]\n"
+					  "contexts: [{name: a, context: {cluster: c}}]\ncurrent-context: a\n");
+	cfg.ctx.workspace = host_ws;
+	cfg.ctx.kubeconfig_path = (char *)"/home/runner/work/atom/atom/kc";
+	quiet_begin();
+	rc = kubeconfig_load(&t, &cfg, &err);
+	quiet_end();
+	is_int(rc, 0, "workspace host path (%s)", err.msg);
+	is_str(t.server, "http://ws", "read from the workspace mount");
+	kube_target_dispose(&t);
+	/* a path that is already the container's is read as it is */
+	cfg.ctx.kubeconfig_path = file;
+	is_int(kubeconfig_load(&t, &cfg, &err), 0, "container path unchanged");
+	kube_target_dispose(&t);
+
+	(void)unlink(file);
+	(void)unlink(first);
+	(void)rmdir(host_ws);
+	(void)rmdir(mount);
+	(void)rmdir(dir);
+	free(first);
+	free(file);
+	free(host_ws);
+	free(mount);
+}
+
 int
 main(void)
 {
@@ -435,6 +573,7 @@ main(void)
 	test_kubeconfig__errors();
 	test_kubeconfig__base64();
 	test_kubeconfig__files();
+	test_kubeconfig__overrides();
 	log_secrets_dispose();
 	return tap_done();
 }

@@ -186,7 +186,7 @@ test_prom__error_timeout(void)
 	prom_result_dispose(&r);
 
 	is_int(parse_text(&r, 422, "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"found duplicate series\"}", &err),
-	       ERR_HTTP, "422 execution is an HTTP error");
+	       ERR_CONFLICT, "422 execution maps as every client maps 422 (http_status_error_code)");
 	is_str(r.error_type, "execution", "errorType execution");
 	prom_result_dispose(&r);
 
