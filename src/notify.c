@@ -10,6 +10,7 @@
 #include "clients/webhook.h"
 #include "config.h"
 #include "gate.h"
+#include "http.h"
 #include "incident.h"
 #include "issue.h"
 #include "jsonh.h"
@@ -224,13 +225,24 @@ out:
 	github_client_dispose(&gh);
 }
 
-/* host[:port] of the service URL: PagerDuty's "source" */
+/* host[:port] of the service URL, as libcurl reads it: PagerDuty's "source" */
 static char *
 service_host(const char *url)
 {
-	const char *p = strstr(url, "://");
-	p = p != NULL ? p + 3 : url;
-	return xstrndup(p, strcspn(p, "/?#"));
+	struct http_url u;
+	struct error err = ERROR_INIT;
+	char *out;
+
+	if (http_url_parse(&u, url, &err) < 0) {
+		http_url_dispose(&u);
+		return xstrdup("atom-safety");
+	}
+	out = (strcmp(u.scheme, "https") == 0 && strcmp(u.port, "443") == 0) ||
+		      (strcmp(u.scheme, "http") == 0 && strcmp(u.port, "80") == 0)
+		      ? xstrdup(u.host)
+		      : xasprintf("%s:%s", u.host, u.port);
+	http_url_dispose(&u);
+	return out;
 }
 
 static struct json_object *

@@ -45,28 +45,30 @@ reply_excerpt(const struct http_response *resp)
 	return out;
 }
 
-/* the parts of the URL a server or a debug line may show on their own: path, and URL without query */
+/* the parts of the URL a server or a debug line may show on their own: path and query, and the URL
+ * without its query (url_for_log's form); the whole URL is masked by config */
 static void
 mask_url_parts(const char *url)
 {
-	const char *p = strstr(url, "://"), *q;
+	struct http_url u;
+	struct error err = ERROR_INIT;
 	char *part;
 
-	if (p == NULL) {
-		return;
+	if (http_url_parse(&u, url, &err) == 0) {
+		/* as for Slack's: a short, common path masked would blank out ordinary words */
+		if (strlen(u.path) >= 12) {
+			log_mask(u.path);
+		}
+		if (u.query != NULL && strlen(u.query) >= 12) {
+			log_mask(u.query);
+		}
 	}
-	p = strchr(p + 3, '/');
-	if (p != NULL && strlen(p) >= 8) {
-		part = xstrdup(p);
+	http_url_dispose(&u);
+	part = url_for_log(url);
+	if (part != NULL && strcmp(part, url) != 0) {
 		log_mask(part);
-		secret_free(part);
 	}
-	q = strchr(url, '?');
-	if (q != NULL) {
-		part = xstrndup(url, (size_t)(q - url));
-		log_mask(part);
-		secret_free(part);
-	}
+	secret_free(part);
 }
 
 int
