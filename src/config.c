@@ -14,6 +14,7 @@
 #include "http.h"
 #include "kubeconfig.h"
 #include "log.h"
+#include "promql.h"
 #include "util.h"
 
 
@@ -37,7 +38,9 @@ static input_parse_fn parse_string, parse_url, parse_url_opt, parse_path, parse_
 	parse_environment, parse_duration_req, parse_duration_opt, parse_duration_any, parse_bool_field,
 	parse_retries, parse_token_path_field, parse_endpoints_field, parse_fraction_field,
 	parse_policy3, parse_policy2, parse_list_field, parse_revision, parse_slack_notify,
-	parse_promql, parse_kubeconfig, parse_pem, parse_audience, parse_webhook_on, parse_managed_rollback;
+	parse_promql, parse_kubeconfig, parse_pem, parse_audience, parse_production, parse_headers_field,
+	parse_increase_error_rate, parse_increase_latency, parse_time_field, parse_metrics_field, parse_webhook_on,
+	parse_managed_rollback;
 
 #define F(x) offsetof(struct config, x)
 
@@ -46,6 +49,7 @@ static const struct input_spec inputs[] = {
 	/* name                 default                     parse                   field                      flags */
 	{ "url",                NULL,                       parse_url,              F(url),                    INPUT_REQUIRED },
 	{ "environment",        NULL,                       parse_environment,      F(environment),            INPUT_REQUIRED },
+	{ "production",         "auto",                     parse_production,       F(production_mode),        0 },
 	{ "health-path",        "/health",                  parse_path,             F(health_path),            0 },
 	{ "db-health-path",     "/health/db",               parse_path_opt,         F(db_health_path),         0 },
 	{ "max-db-query-time",  "",                         parse_duration_opt,     F(max_db_query_time_ms),   0 },
@@ -60,6 +64,9 @@ static const struct input_spec inputs[] = {
 	{ "dry-run",            "false",                    parse_bool_field,       F(dry_run),                0 },
 	{ "prometheus-url",     "",                         parse_url_opt,          F(prometheus_url),         0 },
 	{ "prometheus-token",   "",                         parse_string,           F(prometheus_token),       INPUT_SECRET },
+	{ "prometheus-username", "",                        parse_string,           F(prometheus_username),    0 },
+	{ "prometheus-password", "",                        parse_string,           F(prometheus_password),    INPUT_SECRET | INPUT_NO_TRIM },
+	{ "prometheus-headers", "",                         parse_headers_field,    F(prometheus_headers),     INPUT_SECRET },
 	{ "ca-cert",            "",                         parse_pem,              F(ca_cert),                0 },
 	{ "error-rate-query",   CONFIG_DEFAULT_ERROR_RATE_QUERY,   parse_promql,           F(error_rate_query),       0 },
 	{ "max-error-rate",     "",                         parse_fraction_field,   F(max_error_rate),         0 },
@@ -69,6 +76,10 @@ static const struct input_spec inputs[] = {
 	{ "monitor-interval",   "30s",                      parse_duration_req,     F(monitor_interval_ms),    0 },
 	{ "on-no-data",         "warn",                     parse_policy3,          F(on_no_data),             0 },
 	{ "on-query-error",     "",                         parse_policy2,          F(on_query_error),         0 },
+	{ "max-error-rate-increase", "",                    parse_increase_error_rate, F(max_error_rate_increase), 0 },
+	{ "max-latency-increase", "",                       parse_increase_latency, F(max_latency_increase),   0 },
+	{ "baseline-time",      "",                         parse_time_field,       F(baseline_time),          0 },
+	{ "metrics",            "",                         parse_metrics_field,    F(metrics),                0 },
 	{ "rollback",           "true",                     parse_bool_field,       F(rollback),               0 },
 	{ "kubeconfig",         "",                         parse_kubeconfig,       F(kubeconfig),             0 },
 	{ "kube-context",       "",                         parse_string,           F(kube_context),           0 },
@@ -662,6 +673,7 @@ parse_path(struct config *cfg, void *field, const char *value, struct error *err
 static int
 parse_environment(struct config *cfg, void *field, const char *value, struct error *err)
 {
+	char why[160];
 	size_t i;
 
 	for (i = 0; value[i] != '\0'; i++) {
@@ -676,7 +688,9 @@ parse_environment(struct config *cfg, void *field, const char *value, struct err
 		return error_set(err, ERR_CONFIG, "expected at most 64 characters");
 	}
 	*(char **)field = xstrdup(value);
-	cfg->production = str_ieq(value, "production") || str_ieq(value, "prod");
+	cfg->production = config_production_auto(why, sizeof(why), value);
+	free(cfg->production_reason);
+	cfg->production_reason = xasprintf("production: auto, %s", why);
 	return 0;
 }
 
@@ -874,13 +888,18 @@ parse_list_field(struct config *cfg, void *field, const char *value, struct erro
 static int
 parse_promql(struct config *cfg, void *field, const char *value, struct error *err)
 {
-	(void)cfg;
+	unsigned used = 0;
+
 	if (is_blank(value)) {
 		return error_set(err, ERR_CONFIG, "expected a PromQL expression, got an empty value");
 	}
 	if (strlen(value) > 8192) {
 		return error_set(err, ERR_CONFIG, "expected a PromQL expression of at most 8192 characters");
 	}
+	if (promql_template_check(&used, value, err) < 0) {
+		return ERR_CONFIG;
+	}
+	cfg->placeholders |= used;
 	*(char **)field = xstrdup(value);
 	return 0;
 }
@@ -892,6 +911,368 @@ parse_kubeconfig(struct config *cfg, void *field, const char *value, struct erro
 	(void)err;
 	/* parsed and its credentials masked by kubeconfig.c; here only kept */
 	*(char **)field = is_blank(value) ? NULL : xstrdup(value);
+	return 0;
+}
+
+/* ---- metric inputs (issue 15) ---- */
+
+static bool
+production_word(const char *part, size_t len)
+{
+	static const char *const words[] = { "production", "prod", "prd" };
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strlen(words[i]) == len && strncasecmp(part, words[i], len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+negating_word(const char *part, size_t len)
+{
+	return len == 3 && (strncasecmp(part, "pre", 3) == 0 || strncasecmp(part, "non", 3) == 0 ||
+			    strncasecmp(part, "not", 3) == 0);
+}
+
+bool
+config_production_auto(char *why, size_t size, const char *environment)
+{
+	const char *p = environment, *matched = NULL, *negated = NULL;
+	size_t matched_len = 0, negated_len = 0;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, "-_./ ");
+		if (len > 0 && matched == NULL && production_word(p, len)) {
+			matched = p;
+			matched_len = len;
+		}
+		if (len > 0 && negated == NULL && negating_word(p, len)) {
+			negated = p;
+			negated_len = len;
+		}
+		p += len;
+		if (*p != '\0') {
+			p++;
+		}
+	}
+	if (matched != NULL && negated != NULL) {
+		(void)snprintf(why, size, "\"%.*s\" in \"%s\" marks it as not production (staging limits)",
+			       (int)negated_len, negated, environment);
+		return false;
+	}
+	if (matched != NULL) {
+		(void)snprintf(why, size, "matched \"%.*s\" in \"%s\"", (int)matched_len, matched, environment);
+		return true;
+	}
+	(void)snprintf(why, size, "no part of \"%s\" is production, prod or prd (staging limits)", environment);
+	return false;
+}
+
+static int
+parse_production(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	if (strcmp(value, "auto") == 0) {
+		*(enum production_mode *)field = PRODUCTION_AUTO;
+		return 0; /* the environment's parser applied the rule */
+	}
+	if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
+		bool on = value[0] == 't';
+		*(enum production_mode *)field = on ? PRODUCTION_TRUE : PRODUCTION_FALSE;
+		cfg->production = on;
+		free(cfg->production_reason);
+		cfg->production_reason = xasprintf("production: %s, set by the production input (%s limits)", value,
+						   on ? "production" : "staging");
+		return 0;
+	}
+	return error_set(err, ERR_CONFIG, "expected auto, true or false");
+}
+
+static bool
+header_token_char(unsigned char c)
+{
+	return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* one "Name: value" line of len bytes (no line end); *out gets "Name: value" or NULL for a blank line */
+static int
+parse_header_line(char **out, const char *p, size_t len, unsigned line_no, struct error *err)
+{
+	static const char *const refused[] = { "host", "content-length", "transfer-encoding", "connection",
+					       "authorization" };
+	size_t name_len = 0, i;
+	char *name, *value, *trimmed;
+
+	*out = NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 0x20 || c == 0x7f) {
+			return error_set(err, ERR_CONFIG, "line %u: a control character inside the line", line_no);
+		}
+	}
+	if (len == 0 || strspn(p, " ") >= len) {
+		return 0;
+	}
+	while (name_len < len && header_token_char((unsigned char)p[name_len])) {
+		name_len++;
+	}
+	if (name_len == 0 || name_len >= len || p[name_len] != ':') {
+		return error_set(err, ERR_CONFIG, "line %u: expected 'Name: value' (such as X-Scope-OrgID: team-a)",
+				 line_no);
+	}
+	name = xstrndup(p, name_len);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (strcasecmp(name, refused[i]) == 0) {
+			(void)error_set(err, ERR_CONFIG, "line %u: %s is set by the action itself%s", line_no, name,
+					i == 4 ? " (use prometheus-token or prometheus-username/-password)" : "");
+			free(name);
+			return ERR_CONFIG;
+		}
+	}
+	value = xstrndup(p + name_len + 1, len - name_len - 1);
+	trimmed = str_trim_dup(value);
+	secret_free(value);
+	if (trimmed[0] == '\0') {
+		(void)error_set(err, ERR_CONFIG, "line %u: %s has an empty value", line_no, name);
+		free(name);
+		free(trimmed);
+		return ERR_CONFIG;
+	}
+	/*
+	 * every value may be a tenant key or a credential: masked before anything prints it; but not
+	 * a value of one to three characters ("1", "on"), which as a mask would blank every such
+	 * character in the log and get every output holding it dropped by the runner
+	 */
+	if (strlen(trimmed) >= 4) {
+		log_mask(trimmed);
+	}
+	*out = xasprintf("%s: %s", name, trimmed);
+	free(name);
+	secret_free(trimmed);
+	return 0;
+}
+
+static void
+headers_free(char **lines)
+{
+	size_t i;
+
+	for (i = 0; lines != NULL && lines[i] != NULL; i++) {
+		secret_wipe(lines[i], strlen(lines[i]));
+	}
+	strv_free(lines);
+}
+
+int
+config_parse_headers(char ***out, const char *s, struct error *err)
+{
+	char **lines = NULL;
+	const char *p = s;
+	unsigned line_no = 0;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, "\n"), used = len;
+		char *line = NULL;
+
+		line_no++;
+		/* a Windows line end is not part of the value */
+		if (len > 0 && p[len - 1] == '\r') {
+			len--;
+		}
+		if (parse_header_line(&line, p, len, line_no, err) < 0) {
+			headers_free(lines);
+			return ERR_CONFIG;
+		}
+		if (line != NULL) {
+			strv_push(&lines, line);
+		}
+		if (strv_len(lines) > 32) {
+			headers_free(lines);
+			return error_set(err, ERR_CONFIG, "too many headers (at most 32)");
+		}
+		p += used;
+		if (*p == '\n') {
+			p++;
+		}
+	}
+	*out = lines;
+	return 0;
+}
+
+static int
+parse_headers_field(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	return config_parse_headers((char ***)field, value, err);
+}
+
+/* days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil) */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool
+digits(const char *s, size_t n, int *out)
+{
+	size_t i;
+	int v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i])) {
+			return false;
+		}
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+int
+config_parse_time(int64_t *out_s, const char *s, struct error *err)
+{
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	const char *p;
+	size_t n = strspn(s, "0123456789");
+
+	if (n > 0 && n <= 12 && (s[n] == '\0' || (s[n] == '.' && strspn(s + n + 1, "0123456789") == strlen(s + n + 1) &&
+						 s[n + 1] != '\0'))) {
+		*out_s = strtoll(s, NULL, 10); /* Unix seconds; a fraction is dropped */
+		return 0;
+	}
+	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s + 11, 2, &h) ||
+	    s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec)) {
+		goto bad;
+	}
+	p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p)) {
+			goto bad;
+		}
+		p += strspn(p, "0123456789");
+	}
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+		sign = 0;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && digits(p + 1, 2, &oh) && p[3] == ':' &&
+		   digits(p + 4, 2, &om)) {
+		sign = *p == '+' ? 1 : -1;
+	} else {
+		goto bad;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59) {
+		goto bad;
+	}
+	*out_s = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
+		 sign * (oh * 3600 + om * 60);
+	return 0;
+bad:
+	return error_set(err, ERR_CONFIG, "expected an RFC 3339 time such as 2026-12-06T10:00:00Z or Unix seconds");
+}
+
+static int
+parse_time_field(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	int64_t t;
+
+	(void)cfg;
+	if (is_blank(value)) {
+		*(int64_t *)field = -1;
+		return 0;
+	}
+	if (config_parse_time(&t, value, err) < 0) {
+		return ERR_CONFIG;
+	}
+	if (t <= 0) {
+		return error_set(err, ERR_CONFIG, "expected a time after 1970");
+	}
+	*(int64_t *)field = t;
+	return 0;
+}
+
+static int
+parse_increase_error_rate(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	return metricdef_parse_increase((struct increase_limit *)field, value, INCREASE_OF_ERROR_RATE, err);
+}
+
+static int
+parse_increase_latency(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	return metricdef_parse_increase((struct increase_limit *)field, value, INCREASE_OF_LATENCY, err);
+}
+
+static int
+parse_metrics_field(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	size_t i;
+
+	(void)field;
+	if (metricdef_parse_list(&cfg->metrics, &cfg->n_metrics, value, err) < 0) {
+		return ERR_CONFIG;
+	}
+	for (i = 0; i < cfg->n_metrics; i++) {
+		unsigned used = 0;
+		/* checked by the parser already; here only the placeholders are collected */
+		if (promql_template_check(&used, cfg->metrics[i].query, err) < 0) {
+			return ERR_CONFIG;
+		}
+		cfg->placeholders |= used;
+	}
+	return 0;
+}
+
+bool
+config_wants_baseline(const struct config *cfg)
+{
+	size_t i;
+
+	if (cfg->max_error_rate_increase.kind != INCREASE_NONE || cfg->max_latency_increase.kind != INCREASE_NONE) {
+		return true;
+	}
+	for (i = 0; i < cfg->n_metrics; i++) {
+		if (cfg->metrics[i].increase.kind != INCREASE_NONE) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* relations between the metric inputs, after the table */
+static int
+check_metric_inputs(const struct config *cfg, struct error *err)
+{
+	const char *basic = cfg->prometheus_password != NULL ? "prometheus-password" : "prometheus-username";
+
+	if (cfg->prometheus_token != NULL && (cfg->prometheus_username != NULL || cfg->prometheus_password != NULL)) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input '%s': set together with 'prometheus-token'; give a bearer token or basic "
+				 "auth, not both",
+				 basic);
+	}
+	if ((cfg->prometheus_username == NULL) != (cfg->prometheus_password == NULL)) {
+		return error_set(err, ERR_CONFIG, "invalid input '%s': set without '%s'; give both or neither", basic,
+				 cfg->prometheus_username == NULL ? "prometheus-username" : "prometheus-password");
+	}
+	if ((cfg->placeholders & (PROMQL_DEPLOYMENTS | PROMQL_NEEDS_CLUSTER)) != 0 && cfg->deployments == NULL) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'deployment': a query uses {{deployments}}, {{new_pods}} or {{since_deploy}}, "
+				 "which need at least one Deployment name");
+	}
 	return 0;
 }
 
@@ -1180,6 +1561,9 @@ config_load(struct config *cfg, struct error *err)
 				 cfg->username == NULL ? "username" : "password",
 				 cfg->username == NULL ? "password" : "username");
 	}
+	if (check_metric_inputs(cfg, err) < 0) {
+		return ERR_CONFIG;
+	}
 	if (cfg->max_error_rate < 0.0) {
 		cfg->max_error_rate = cfg->production ? 0.001 : 0.01;
 	}
@@ -1282,6 +1666,11 @@ config_dispose(struct config *cfg)
 	endpoints_free(cfg->endpoints, cfg->n_endpoints);
 	free(cfg->prometheus_url);
 	secret_free(cfg->prometheus_token);
+	free(cfg->prometheus_username);
+	secret_free(cfg->prometheus_password);
+	headers_free(cfg->prometheus_headers);
+	free(cfg->production_reason);
+	metricdef_list_free(cfg->metrics, cfg->n_metrics);
 	free(cfg->error_rate_query);
 	free(cfg->latency_query);
 	secret_free(cfg->kubeconfig);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "metricdef.h"
 
 #define CONFIG_DEFAULT_ERROR_RATE_QUERY \
 	"sum(rate(http_requests_total{status=~\"5..\"}[5m])) / sum(rate(http_requests_total[5m]))"
@@ -19,6 +20,13 @@ enum policy {
 	POLICY_PASS,
 	POLICY_WARN,
 	POLICY_FAIL,
+};
+
+/* the production input: auto decides from the environment's name */
+enum production_mode {
+	PRODUCTION_AUTO,
+	PRODUCTION_TRUE,
+	PRODUCTION_FALSE,
 };
 
 enum slack_notify {
@@ -90,6 +98,8 @@ struct config {
 	char *url; /* no trailing slash */
 	char *environment;
 	bool production;
+	enum production_mode production_mode;
+	char *production_reason; /* "production: auto, matched \"prod\" in \"prod-eu\"" */
 	char *health_path;
 	char *db_health_path; /* NULL: check disabled */
 	int64_t max_db_query_time_ms; /* -1: not set */
@@ -108,6 +118,9 @@ struct config {
 	/* metrics */
 	char *prometheus_url; /* NULL: metrics skipped */
 	char *prometheus_token;
+	char *prometheus_username;    /* basic auth; NULL: none */
+	char *prometheus_password;
+	char **prometheus_headers;    /* "Name: value" lines (values masked); NULL: none */
 	struct pem ca_cert; /* extra trust for url and prometheus-url, beside the system store */
 	char *error_rate_query;
 	double max_error_rate; /* a fraction */
@@ -117,6 +130,12 @@ struct config {
 	int64_t monitor_interval_ms;
 	enum policy on_no_data;
 	enum policy on_query_error;
+	struct increase_limit max_error_rate_increase;
+	struct increase_limit max_latency_increase;
+	int64_t baseline_time;        /* epoch seconds; -1: the newest ReplicaSet's creation */
+	struct metric_def *metrics;   /* the metrics input */
+	size_t n_metrics;
+	unsigned placeholders;        /* enum promql_placeholder bits used by any query */
 
 	/* rollback */
 	bool rollback;
@@ -181,6 +200,16 @@ int config_parse_list(char ***out, const char *s, struct error *err);
  * Returns 0 or ERR_CONFIG naming the unknown kind
  */
 int config_parse_workload(const char **kind_out, const char **name_out, const char *item, struct error *err);
+int config_parse_headers(char ***out, const char *s, struct error *err);
+int config_parse_time(int64_t *out_s, const char *s, struct error *err);
+/*
+ * The production input's auto rule: production, prod or prd as one part of the name (parts are
+ * separated by - _ . / or spaces), case-insensitive, unless another part is pre, non or not.
+ * why gets the reason ("matched \"prod\" in \"prod-eu\"").
+ */
+bool config_production_auto(char *why, size_t size, const char *environment);
+/* true when any query (built-in or metrics) compares with the baseline */
+bool config_wants_baseline(const struct config *cfg);
 bool status_set_matches(const struct status_set *set, long status);
 void endpoints_free(struct endpoint *e, size_t n);
 

@@ -155,6 +155,8 @@ gate_dispose(struct gate *g)
 	free(g->first_failure);
 	gitmeta_commit_dispose(&g->commit);
 	rollback_facts_dispose(&g->rollback);
+	release_facts_dispose(&g->release);
+	metrics_facts_dispose(&g->metrics);
 	notify_facts_dispose(&g->notify);
 	memset(g, 0, sizeof(*g));
 }

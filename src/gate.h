@@ -43,6 +43,7 @@ struct gate {
 	enum gate_result result;   /* gate_result_decide's, once the phases have run */
 	struct commit_info commit;
 	struct metrics_facts metrics;
+	struct release_facts release;
 	struct rollback_facts rollback;
 	struct notify_facts notify;
 };

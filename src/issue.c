@@ -474,9 +474,12 @@ render_investigate(struct buf *b, const struct gate *g)
 	buf_puts(b, "\n");
 	if (cfg->prometheus_url != NULL) {
 		buf_puts(b, "The PromQL the gate evaluated, error rate (a fraction):\n\n");
-		fence(b, "promql", cfg->error_rate_query != NULL ? cfg->error_rate_query : "");
+		/* as sent: templates expanded */
+		fence(b, "promql", g->metrics.error_rate_query != NULL ? g->metrics.error_rate_query
+								 : cfg->error_rate_query != NULL ? cfg->error_rate_query : "");
 		buf_puts(b, "\nand latency (milliseconds):\n\n");
-		fence(b, "promql", cfg->latency_query != NULL ? cfg->latency_query : "");
+		fence(b, "promql", g->metrics.latency_query != NULL ? g->metrics.latency_query
+								   : cfg->latency_query != NULL ? cfg->latency_query : "");
 		buf_puts(b, "\n");
 	}
 	buf_puts(b, "Every check with its timing is in the run's JSON report (output `report`) and step summary.\n\n");

@@ -171,6 +171,13 @@ run(const struct config *cfg)
 		r = check_list_add(&g.checks, "latency", PHASE_METRICS);
 		check_set(r, CHECK_SKIP, NULL, NULL, "not evaluated: '%s' failed first and the rollback started at once",
 			  g.first_failure);
+		for (size_t i = 0; i < cfg->n_metrics; i++) {
+			char *name = xasprintf("metric:%s", cfg->metrics[i].name);
+			r = check_list_add(&g.checks, name, PHASE_METRICS);
+			check_set(r, CHECK_SKIP, NULL, NULL,
+				  "not evaluated: '%s' failed first and the rollback started at once", g.first_failure);
+			free(name);
+		}
 	} else if (!g.cancelled) {
 		log_group_begin("Metrics");
 		rc = metrics_run(&g, &err);

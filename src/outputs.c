@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks/metrics.h"
 #include "config.h"
 #include "gate.h"
+#include "jsonh.h"
 #include "log.h"
 #include "util.h"
 #include "wfcmd.h"
@@ -20,6 +22,17 @@ put(struct buf *out, const char *name, const char *value, const char *delim_seed
 	char *clean = log_scrub(value != NULL ? value : "");
 	wfcmd_heredoc(out, name, clean, delim_seed);
 	free(clean);
+}
+
+char *
+outputs_metrics_json(const struct gate *g)
+{
+	struct json_object *obj = metrics_named_json(g);
+	char *text;
+
+	text = xstrdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+	return text;
 }
 
 void
@@ -44,6 +57,21 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 		(void)snprintf(num, sizeof(num), "%.0f", g->metrics.latency_ms);
 	}
 	put(out, "latency-ms", num, delim_seed);
+	num[0] = '\0';
+	if (g->metrics.baseline_error_rate_set && isfinite(g->metrics.baseline_error_rate)) {
+		(void)snprintf(num, sizeof(num), "%.6g", g->metrics.baseline_error_rate);
+	}
+	put(out, "baseline-error-rate", num, delim_seed);
+	num[0] = '\0';
+	if (g->metrics.baseline_latency_set && isfinite(g->metrics.baseline_latency_ms)) {
+		(void)snprintf(num, sizeof(num), "%.0f", g->metrics.baseline_latency_ms);
+	}
+	put(out, "baseline-latency-ms", num, delim_seed);
+	{
+		char *named = outputs_metrics_json(g);
+		put(out, "metrics", named, delim_seed);
+		free(named);
+	}
 	put(out, "rolled-back", rolled ? "true" : "false", delim_seed);
 	/*
 	 * the revision restored, as `kubectl rollout undo --to-revision` names it: the controller

@@ -118,6 +118,19 @@ rollback_json(const struct gate *g)
 	return r;
 }
 
+/* ten significant digits, as the samples: 0.001, not 0.0009999999999999998; NULL for NaN and infinities */
+static struct json_object *
+number_or_null(double v)
+{
+	char num[32];
+
+	if (!isfinite(v)) {
+		return NULL;
+	}
+	(void)snprintf(num, sizeof(num), "%.10g", v);
+	return json_object_new_double_s(v, num);
+}
+
 struct json_object *
 report_build(const struct gate *g, int exit_code)
 {
@@ -142,6 +155,7 @@ report_build(const struct gate *g, int exit_code)
 	jsonh_add_bool(root, "dry_run", cfg->dry_run);
 	jsonh_add_string(root, "environment", cfg->environment);
 	jsonh_add_bool(root, "production", cfg->production);
+	add_opt_string(root, "production_reason", cfg->production_reason);
 	jsonh_add_string(root, "url", cfg->url);
 	jsonh_add_string(root, "started_at", started);
 	jsonh_add_string(root, "finished_at", finished);
@@ -193,8 +207,26 @@ report_build(const struct gate *g, int exit_code)
 	} else {
 		jsonh_add(metrics, "prometheus_url", NULL);
 	}
-	jsonh_add_string(metrics, "error_rate_query", cfg->error_rate_query);
-	jsonh_add_string(metrics, "latency_query", cfg->latency_query);
+	/* what was sent, templates expanded; the configured text when nothing was */
+	jsonh_add_string(metrics, "error_rate_query",
+			 g->metrics.error_rate_query != NULL ? g->metrics.error_rate_query : cfg->error_rate_query);
+	jsonh_add_string(metrics, "latency_query",
+			 g->metrics.latency_query != NULL ? g->metrics.latency_query : cfg->latency_query);
+	jsonh_add(metrics, "baseline_error_rate",
+		  g->metrics.baseline_error_rate_set ? number_or_null(g->metrics.baseline_error_rate) : NULL);
+	jsonh_add(metrics, "baseline_latency_ms",
+		  g->metrics.baseline_latency_set ? number_or_null(g->metrics.baseline_latency_ms) : NULL);
+	if (g->metrics.baseline_time_s > 0) {
+		char at[40];
+		time_format_utc(at, sizeof(at), g->metrics.baseline_time_s * 1000);
+		jsonh_add_string(metrics, "baseline_time", at);
+	} else {
+		jsonh_add(metrics, "baseline_time", NULL);
+	}
+	{
+		/* the metrics output's object: every configured metric, measured or not */
+		jsonh_add(metrics, "named", metrics_named_json(g));
+	}
 	jsonh_add(root, "metrics", metrics);
 
 	jsonh_add(root, "rollback", rollback_json(g));

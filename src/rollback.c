@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "rollback.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "kubeconfig.h"
 #include "kubectl.h"
 #include "log.h"
+#include "promql.h"
 #include "util.h"
 
 /*
@@ -201,6 +203,57 @@ patch_type(const struct cluster_item *it)
 	return it->plan.strategic ? "application/strategic-merge-patch+json" : "application/json-patch+json";
 }
 
+/*
+ * Notes the Deployment's newest ReplicaSet (the highest revision among those it controls): its
+ * name for {{new_pods}}, its creation time for {{since_deploy}} and the baseline (issue 15).
+ */
+static void
+release_note(struct release_facts *f, struct json_object *dep, struct json_object *rss)
+{
+	struct json_object *items = json_object_is_type(rss, json_type_array) ? rss : jsonh_member(rss, "items");
+	const char *uid = jsonh_get_string_or(jsonh_member(dep, "metadata"), "uid", NULL);
+	struct json_object *newest = NULL;
+	long best = 0;
+	size_t i, n;
+	const char *name, *created;
+	int64_t t;
+	struct error err = ERROR_INIT;
+
+	n = items != NULL && json_object_is_type(items, json_type_array) ? json_object_array_length(items) : 0;
+	for (i = 0; i < n && uid != NULL; i++) {
+		struct json_object *rs = json_object_array_get_idx(items, i);
+		struct json_object *refs = jsonh_member(jsonh_member(rs, "metadata"), "ownerReferences");
+		size_t j, m = refs != NULL && json_object_is_type(refs, json_type_array) ? json_object_array_length(refs) : 0;
+		bool owned = false;
+		long rev;
+
+		for (j = 0; j < m; j++) {
+			struct json_object *ref = json_object_array_get_idx(refs, j);
+			struct json_object *ctl = jsonh_member(ref, "controller");
+			if (ctl != NULL && json_object_is_type(ctl, json_type_boolean) && json_object_get_boolean(ctl)) {
+				const char *ruid = jsonh_get_string_or(ref, "uid", NULL);
+				owned = ruid != NULL && strcmp(ruid, uid) == 0;
+				break;
+			}
+		}
+		rev = kubectl_deployment_revision(rs);
+		if (owned && rev > best) {
+			best = rev;
+			newest = rs;
+		}
+	}
+	name = jsonh_get_string_or(jsonh_member(newest, "metadata"), "name", NULL);
+	created = jsonh_get_string_or(jsonh_member(newest, "metadata"), "creationTimestamp", NULL);
+	if (name == NULL || strv_contains(f->replicasets, name)) {
+		return;
+	}
+	strv_push(&f->replicasets, xstrdup(name));
+	f->n_read++;
+	if (created != NULL && config_parse_time(&t, created, &err) == 0 && t > f->created_s) {
+		f->created_s = t;
+	}
+}
+
 /* reads, plans and validates one workload; warnings are recorded, only cancellation is returned */
 static int
 preflight_item(struct gate *g, struct rollback_cluster *cl, size_t i, bool quiet, struct error *err)
@@ -222,6 +275,13 @@ preflight_item(struct gate *g, struct rollback_cluster *cl, size_t i, bool quiet
 		/* the history: ReplicaSets for a Deployment, ControllerRevisions for the other kinds */
 		rc = k8s_list(&rss, cl->client, strcmp(it->kind, "deployment") == 0 ? "replicasets" : "controllerrevisions",
 			      cl->target.namespace, jsonh_member(jsonh_member(dep, "spec"), "selector"), err);
+	}
+	if (rc == 0 && strcmp(it->kind, "deployment") == 0) {
+		/* {{new_pods}} and the baseline follow a Deployment's newest ReplicaSet only */
+		release_note(&g->release, dep, rss);
+	}
+	if (rc == 0 && !cfg->rollback) {
+		goto out; /* read only for the query templates and the baseline */
 	}
 	if (rc == 0) {
 		kubectl_undo_plan_dispose(&it->plan);
@@ -293,6 +353,80 @@ out:
 	return rc;
 }
 
+void
+release_facts_dispose(struct release_facts *f)
+{
+	if (f == NULL) {
+		return;
+	}
+	strv_free(f->replicasets);
+	free(f->namespace);
+	memset(f, 0, sizeof(*f));
+}
+
+/* what needs the cluster's facts even without a rollback, or NULL */
+static const char *
+release_needs(const struct config *cfg)
+{
+	if (cfg->prometheus_url == NULL) {
+		return NULL; /* no query is sent */
+	}
+	if ((cfg->placeholders & PROMQL_NEW_PODS) != 0) {
+		return "{{new_pods}}";
+	}
+	if ((cfg->placeholders & PROMQL_SINCE_DEPLOY) != 0) {
+		return "{{since_deploy}}";
+	}
+	if (config_wants_baseline(cfg) && cfg->baseline_time < 0) {
+		return "the baseline (an increase limit without baseline-time)";
+	}
+	return NULL;
+}
+
+static void
+release_log(const struct gate *g, const char *needs)
+{
+	char when[40];
+
+	if (needs == NULL && g->release.n_read == 0) {
+		return;
+	}
+	if (g->release.created_s > 0) {
+		time_format_utc(when, sizeof(when), g->release.created_s * 1000);
+	} else {
+		(void)snprintf(when, sizeof(when), "unknown");
+	}
+	log_info("release under test: %zu of %zu newest ReplicaSets read, created %s", g->release.n_read,
+		 strv_len(g->cfg->deployments), when);
+}
+
+/* rollback off, but a query template or the baseline needs the newest ReplicaSets: read only */
+static int
+release_read(struct gate *g, struct rollback_cluster *cl, const char *needs, struct error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < cl->n; i++) {
+		rc = preflight_item(g, cl, i, false, err);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	/* no rollback: the report and summary have no rollback entries to show */
+	for (i = 0; i < g->rollback.n; i++) {
+		struct rollback_entry *e = &g->rollback.items[i];
+		free(e->deployment);
+		free(e->namespace);
+		free(e->images_before);
+		free(e->images_after);
+		free(e->detail);
+	}
+	g->rollback.n = 0;
+	release_log(g, needs);
+	return 0;
+}
+
 /*
  * kube-oidc-audience: the GitHub OIDC ID token becomes the cluster's bearer token. A refusal or a
  * failed request leaves the rollback unavailable, as an unreachable cluster does (returns 0 with
@@ -325,6 +459,7 @@ int
 rollback_preflight(struct gate *g, struct error *err)
 {
 	const struct config *cfg = g->cfg;
+	const char *needs = release_needs(cfg);
 	struct rollback_cluster *cl;
 	size_t i, n, ready = 0, managed = 0;
 	int rc;
@@ -333,13 +468,21 @@ rollback_preflight(struct gate *g, struct error *err)
 	g->rollback.armed = false;
 	if (!cfg->rollback) {
 		log_info("rollback: off (rollback: false)");
-		return 0;
+		if (needs == NULL) {
+			return 0;
+		}
 	}
 	cl = xcalloc(1, sizeof(*cl));
 	g->rollback.cluster = cl;
 	rc = kubeconfig_load(&cl->target, cfg, err);
 	if (rc == ERR_CONFIG) {
 		return rc;
+	}
+	if (rc < 0 && needs != NULL) {
+		/* nothing was sent yet: a query that cannot be expanded is a configuration error */
+		error_prefix(err, "%s needs the cluster (the newest ReplicaSets), but there is none: ", needs);
+		err->code = ERR_CONFIG;
+		return ERR_CONFIG;
 	}
 	if (rc < 0) {
 		/* nothing configured: the gate still runs; a failure cannot be rolled back */
@@ -356,6 +499,7 @@ rollback_preflight(struct gate *g, struct error *err)
 		}
 	}
 	cl->loaded = true;
+	g->release.namespace = xstrdup(cl->target.namespace);
 	log_info("rollback: Kubernetes API %s, namespace '%s' (%s%s%s%s%s)", cl->target.server, cl->target.namespace,
 		 cl->target.source, cl->target.context != NULL ? ", context '" : "",
 		 cl->target.context != NULL ? cl->target.context : "", cl->target.context != NULL ? "'" : "",
@@ -373,6 +517,9 @@ rollback_preflight(struct gate *g, struct error *err)
 		cl->items[i].kind = kind;
 		cl->items[i].resource = xasprintf("%ss", kind);
 		entry_init(&g->rollback.items[i], kind, cfg->deployments[i], cl->target.namespace);
+	}
+	if (!cfg->rollback) {
+		return release_read(g, cl, needs, err);
 	}
 	g->rollback.enabled = true;
 	for (i = 0; i < n; i++) {
@@ -396,6 +543,7 @@ rollback_preflight(struct gate *g, struct error *err)
 		g->rollback.detail = xasprintf("%zu of %zu deployments can be rolled back; see the warnings", ready, n);
 	}
 	log_info("rollback: %s", g->rollback.detail);
+	release_log(g, needs);
 	return 0;
 }
 

@@ -37,6 +37,20 @@ struct rollback_entry {
 	bool managed_skipped;        /* not patched: managed, and managed-rollback is skip */
 };
 
+/*
+ * What preflight learnt about the release under test, for query templates and the baseline
+ * (issue 15); read even with rollback off when a template or the baseline needs it. Freed by
+ * release_facts_dispose.
+ */
+struct release_facts {
+	char *namespace;    /* the namespace the Deployments were read in (kubeconfig or input) */
+	char **replicasets; /* the newest ReplicaSet of each Deployment read */
+	size_t n_read;      /* Deployments whose newest ReplicaSet was read */
+	int64_t created_s;  /* the most recent of their creation times (epoch s); 0: unknown */
+};
+
+void release_facts_dispose(struct release_facts *f);
+
 /* everything the rollback holds: owned by rollback.c, freed by rollback_facts_dispose alone */
 struct rollback_facts {
 	bool enabled; /* rollback input and a usable cluster */

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "gate.h"
+#include "jsonh.h"
 #include "log.h"
 #include "markdown.h"
 #include "util.h"
@@ -60,7 +61,13 @@ render_head(struct buf *b, const struct gate *g)
 	buf_puts(b, cfg->dry_run ? " (dry run: nothing changed)" : "");
 	buf_puts(b, " |\n| Environment | ");
 	md_escape(b, cfg->environment);
-	buf_puts(b, cfg->production ? " (production limits)" : " (staging limits)");
+	buf_puts(b, cfg->production ? " (production limits" : " (staging limits");
+	if (cfg->production_reason != NULL) {
+		/* which limits and why: "production: auto, matched "prod" in "prod-eu"" */
+		buf_puts(b, "; ");
+		md_escape(b, cfg->production_reason);
+	}
+	buf_puts(b, ")");
 	buf_puts(b, " |\n| URL | ");
 	md_escape(b, cfg->url);
 	buf_puts(b, " |\n| Commit | ");
@@ -211,6 +218,147 @@ render_rollback(struct buf *b, const struct gate *g)
 	}
 }
 
+/* ---- metrics: baseline, value and increase side by side, and the window as a chart ---- */
+
+/* points per chart: enough to see a window's shape, small enough for the 1 MiB summary */
+#define CHART_MAX_POINTS 120
+
+static bool
+is_metric_check(const struct check_result *r)
+{
+	return r->phase == PHASE_METRICS && r->data != NULL && jsonh_member(r->data, "samples") != NULL;
+}
+
+static void
+render_metrics_table(struct buf *b, const struct gate *g)
+{
+	size_t i, shown = 0;
+
+	for (i = 0; i < g->checks.n; i++) {
+		const struct check_result *r = g->checks.items[i];
+		if (!is_metric_check(r) || r->status == CHECK_SKIP) {
+			continue;
+		}
+		if (shown++ == 0) {
+			buf_puts(b, "\n### Metrics\n\n| Metric | Baseline | Value | Increase | Limit | Query |\n"
+				    "|---|---|---|---|---|---|\n");
+		}
+		buf_puts(b, "| ");
+		md_code(b, r->name);
+		buf_puts(b, " | ");
+		md_escape(b, jsonh_get_string_or(r->data, "baseline_display", "-"));
+		buf_puts(b, " | ");
+		md_escape(b, r->value != NULL ? r->value : "-");
+		buf_puts(b, " | ");
+		md_escape(b, jsonh_get_string_or(r->data, "increase_display", "-"));
+		buf_puts(b, " | ");
+		md_escape(b, r->limit != NULL ? r->limit : "");
+		buf_puts(b, " | ");
+		md_code(b, jsonh_get_string_or(r->data, "query", ""));
+		buf_puts(b, " |\n");
+	}
+}
+
+/* a number for the chart in the unit it is drawn in (percent for a fraction), false when none */
+static bool
+chart_number(double *out, struct json_object *v, double scale)
+{
+	if (v == NULL || !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))) {
+		return false;
+	}
+	*out = json_object_get_double(v) * scale;
+	return isfinite(*out);
+}
+
+static void
+chart_line(struct buf *b, double v, size_t n)
+{
+	size_t i;
+
+	buf_puts(b, "    line [");
+	for (i = 0; i < n; i++) {
+		buf_printf(b, "%s%.6g", i > 0 ? ", " : "", v);
+	}
+	buf_puts(b, "]\n");
+}
+
+/*
+ * A Mermaid xychart-beta of a metric sampled twice or more: the samples, the limit as a second
+ * line, the baseline as a third. Only numbers and the check's own name (letters, digits, ':'
+ * and '-') go into it, so outside text cannot change the diagram.
+ */
+static void
+render_chart(struct buf *b, const struct check_result *r)
+{
+	struct json_object *samples = jsonh_member(r->data, "samples");
+	const char *unit = jsonh_get_string_or(r->data, "unit", "");
+	double scale = strcmp(unit, "fraction") == 0 ? 100.0 : 1.0;
+	const char *shown_unit = strcmp(unit, "fraction") == 0 ? "%" : unit;
+	size_t i, k, n = json_object_array_length(samples), used = 0, measured = 0, stride;
+	struct buf xs = BUF_INIT, ys = BUF_INIT;
+	double limit, baseline, v;
+	bool has_limit, has_baseline;
+	const char *c;
+
+	for (c = r->name; *c != '\0'; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == ':')) {
+			return;
+		}
+	}
+	/* a long window is thinned to CHART_MAX_POINTS evenly spread samples, the last one kept */
+	for (i = 0; i < n; i++) {
+		measured += chart_number(&v, jsonh_member(json_object_array_get_idx(samples, i), "value"), scale);
+	}
+	stride = measured > CHART_MAX_POINTS ? (measured + CHART_MAX_POINTS - 1) / CHART_MAX_POINTS : 1;
+	for (i = 0, k = 0; i < n; i++) {
+		struct json_object *sm = json_object_array_get_idx(samples, i);
+		if (!chart_number(&v, jsonh_member(sm, "value"), scale)) {
+			continue;
+		}
+		k++;
+		if ((k - 1) % stride != 0 && k != measured) {
+			continue;
+		}
+		buf_printf(&xs, "%s\"%.1fs\"", used > 0 ? ", " : "",
+			   (double)json_object_get_int64(jsonh_member(sm, "elapsed_ms")) / 1000.0);
+		buf_printf(&ys, "%s%.6g", used > 0 ? ", " : "", v);
+		used++;
+	}
+	if (used >= 2) {
+		has_limit = chart_number(&limit, jsonh_member(r->data, "max"), scale) ||
+			    chart_number(&limit, jsonh_member(r->data, "min"), scale);
+		has_baseline = chart_number(&baseline, jsonh_member(r->data, "baseline"), scale);
+		buf_printf(b, "\n```mermaid\nxychart-beta\n    title \"%s: samples%s%s\"\n", r->name,
+			   has_limit ? ", limit" : "", has_baseline ? ", baseline" : "");
+		buf_printf(b, "    x-axis \"seconds since the first evaluation\" [%s]\n", buf_str(&xs));
+		buf_printf(b, "    y-axis \"%s\"\n", shown_unit[0] != '\0' ? shown_unit : "value");
+		buf_printf(b, "    line [%s]\n", buf_str(&ys));
+		if (has_limit) {
+			chart_line(b, limit, used);
+		}
+		if (has_baseline) {
+			chart_line(b, baseline, used);
+		}
+		buf_puts(b, "```\n");
+	}
+	buf_dispose(&xs);
+	buf_dispose(&ys);
+}
+
+static void
+render_metrics(struct buf *b, const struct gate *g, bool charts)
+{
+	size_t i;
+
+	render_metrics_table(b, g);
+	for (i = 0; charts && i < g->checks.n; i++) {
+		const struct check_result *r = g->checks.items[i];
+		if (is_metric_check(r) && r->status != CHECK_SKIP) {
+			render_chart(b, r);
+		}
+	}
+}
+
 void
 summary_render(struct buf *out, const struct gate *g, size_t max_bytes)
 {
@@ -220,6 +368,13 @@ summary_render(struct buf *out, const struct gate *g, size_t max_bytes)
 	char *scrubbed;
 
 	render_head(&b, g);
+	render_metrics(&tail, g, true);
+	if (tail.len > max_bytes / 4) {
+		/* fifty metrics watched for a day: the checks come first, the pictures go */
+		buf_reset(&tail);
+		render_metrics(&tail, g, false);
+		buf_puts(&tail, "\nCharts left out: they do not fit in the step summary.\n");
+	}
 	render_rollback(&tail, g);
 	buf_puts(&tail, "\n<sub>atom-safety " PACKAGE_VERSION "</sub>\n");
 	buf_puts(&b, "| Check | Status | Value | Limit | Time | Detail |\n|---|---|---|---|---|---|\n");

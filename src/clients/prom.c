@@ -19,10 +19,22 @@
 char *
 prom_query_url(const char *base_url, const char *expr)
 {
+	return prom_query_url_at(base_url, expr, 0);
+}
+
+char *
+prom_query_url_at(const char *base_url, const char *expr, int64_t time)
+{
 	char *q = http_escape(expr);
-	char *pq = xasprintf("/api/v1/query?query=%s", q);
+	char *pq;
 	char *url;
 
+	if (time > 0) {
+		/* an instant query evaluated in the past: the baseline at the deploy start */
+		pq = xasprintf("/api/v1/query?query=%s&time=%lld", q, (long long)time);
+	} else {
+		pq = xasprintf("/api/v1/query?query=%s", q);
+	}
 	/*
 	 * A base with a ?query of its own (some hosted services want a tenant parameter) keeps it
 	 * after ours; the path goes before it.
@@ -445,13 +457,15 @@ prom_query_run(const struct prom_client *c, struct prom_query *queries, size_t n
 	opts.retry = c->retry;
 	batch = http_batch_new(c->http, &opts);
 	for (i = 0; i < n; i++) {
-		urls[i] = prom_query_url(c->base_url, queries[i].expr);
+		urls[i] = prom_query_url_at(c->base_url, queries[i].expr, queries[i].time);
 		reqs[i].url = urls[i];
 		reqs[i].bearer = c->token;
+		reqs[i].basic_user = c->username;
+		reqs[i].basic_password = c->password;
 		reqs[i].timeout_ms = c->timeout_ms;
 		reqs[i].idempotent = true; /* an instant query changes nothing: transient failures are retried */
 		reqs[i].max_retries = -1;
-		reqs[i].headers = NULL;
+		reqs[i].headers = c->headers;
 		http_batch_add(batch, &reqs[i]);
 	}
 	rc = http_batch_run(batch, err);

@@ -43,12 +43,16 @@ struct prom_client {
 	struct http *http;
 	const char *base_url;  /* no trailing slash; may carry a ?query of its own */
 	const char *token;     /* Authorization: Bearer; NULL for none */
+	const char *username;  /* basic auth (never with a token); NULL for none */
+	const char *password;
+	const char *const *headers; /* extra "Name: value" lines (tenant headers), NULL-terminated */
 	int64_t timeout_ms;    /* per attempt */
 	struct retry_policy retry;
 };
 
 struct prom_query {
 	const char *expr;           /* in: PromQL, borrowed */
+	int64_t time;               /* in: evaluation time (epoch s, the API's time=); 0: now */
 	int rc;                     /* out: 0, or the negative code of err */
 	struct prom_result result;  /* out: filled when rc == 0; error_type/http_status also on failure */
 	struct error err;           /* out: why there is no result */
@@ -58,6 +62,8 @@ struct prom_query {
 
 /* the query URL: {base}/api/v1/query?query=<percent-encoded expr>; caller frees */
 char *prom_query_url(const char *base_url, const char *expr);
+/* the same with &time=<epoch seconds> when time > 0 (a query evaluated in the past) */
+char *prom_query_url_at(const char *base_url, const char *expr, int64_t time);
 
 /*
  * Runs n instant queries concurrently (one HTTP batch; transient failures retried per c->retry,

@@ -27,7 +27,7 @@ t = TAP()
 gh = Server(os.path.join(SERVERS, "github.py"), "--prefix", "/api/v3", "--config", json.dumps({"token": GH_TOKEN}))
 slack = Server(os.path.join(SERVERS, "slack.py"))
 HOOK = slack.url + "/services/T0BAD/B0BAD/hookBadInput9Qe2"
-SECRETS = [PASSWORD, TOKEN, PROM_TOKEN, GH_TOKEN, KTOKEN, URL_PASSWORD, HOOK, "SECRET-HOOK"]
+SECRETS = [PASSWORD, TOKEN, PROM_TOKEN, GH_TOKEN, KTOKEN, URL_PASSWORD, HOOK, "SECRET-HOOK", "pw-Bx7-basic-secret"]
 PROM_OK = {"status": "success", "data": {"resultType": "vector",
                                          "result": [{"metric": {}, "value": [1700000000, "0.0005"]}]}}
 
@@ -104,6 +104,37 @@ CASES = [
     ("on-no-data", "ignore", "pass, warn or fail", {}),
     ("on-no-data", "WARN", "pass, warn or fail", {}),
     ("on-query-error", "pass", "warn or fail", {}),
+    ("production", "yes", "auto, true or false", {}),
+    ("production", "TRUE", "auto, true or false", {}),
+    ("prometheus-username", "gate-reader", "give both or neither", {"prometheus-token": ""}),
+    ("prometheus-password", "pw-Bx7-basic-secret", "not both", {"prometheus-username": "gate-reader"}),
+    ("prometheus-headers", "X-Scope-OrgID team-a", "'Name: value'", {}),
+    ("prometheus-headers", "X-Scope-OrgID: team-a\rX-Evil: 1", "control character", {}),
+    ("prometheus-headers", "X-Scope-OrgID: te\x01am", "control character", {}),
+    ("prometheus-headers", "Authorization: Basic eHh4", "set by the action itself", {}),
+    ("max-error-rate-increase", "0.5%", "percentage points", {}),
+    ("max-error-rate-increase", "+0.5", "percentage points", {}),
+    ("max-error-rate-increase", "-2x", "ratio", {}),
+    ("max-latency-increase", "+20", "+100ms", {}),
+    ("max-latency-increase", "20%", "+100ms", {}),
+    ("baseline-time", "yesterday", "RFC 3339", {}),
+    ("baseline-time", "2026-13-01T00:00:00Z", "RFC 3339", {}),
+    ("metrics", "- name: [", "invalid YAML", {}),
+    ("metrics", "name: a", "YAML list", {}),
+    ("metrics", "- name: a\n  query: up\n", "at least one of max", {}),
+    ("metrics", "- query: up\n  max: 1\n", "item 1: key 'name': required", {}),
+    ("metrics", "- name: Bad\n  query: up\n  max: 1\n", "lower-case", {}),
+    ("metrics", "- name: latency\n  query: up\n  max: 1\n", "built-in", {}),
+    ("metrics", "- name: a\n  query: up\n  max: 1\n- name: a\n  query: up\n  max: 2\n", "item 2: key 'name': the name is already used by item 1", {}),
+    ("metrics", "- name: a\n  query: up\n  max: lots\n", "item 1 (a): key 'max': expected a number", {}),
+    ("metrics", "- name: a\n  query: up\n  max: 1\n  maximum: 2\n", "key 'maximum': unknown key", {}),
+    ("metrics", "- name: a\n  query: up\n  max-increase: 150%\n", "key 'max-increase'", {}),
+    ("metrics", "- name: a\n  query: up\n  max: 1\n  on-no-data: ignore\n", "key 'on-no-data'", {}),
+    ("metrics", "- name: a\n  query: 'up{x=\"{{pods}}\"}'\n  max: 1\n", "unknown placeholder {{pods}}", {}),
+    ("error-rate-query", 'sum(rate(x{ns="{{nope}}"}[5m]))', "unknown placeholder {{nope}}", {}),
+    ("error-rate-query", 'sum(rate(x{ns=`{{namespace}}`}[5m]))', "raw string", {}),
+    ("latency-query", 'max(x) by ({{namespace}})', "inside a quoted label value", {}),
+    ("latency-query", 'max(x{a="{{namespace}"})', "does not start a placeholder", {}),
     ("rollback", "maybe", "true or false", {}),
     ("kubeconfig", "not: [valid", "invalid YAML", {}),
     ("kubeconfig", "apiVersion: v1\nkind: Config\n", "context", {}),

@@ -19,6 +19,7 @@ end, so data in the future is kept.
 Environment: PROMETHEUS / PROMTOOL override the binaries found on PATH.
 """
 
+import calendar
 import json
 import os
 import re
@@ -86,7 +87,26 @@ def _status_label(key) -> str:
     raise ValueError("requests: status key must be like '2xx' or '503', got %r" % key)
 
 
-def openmetrics(series: dict, start: int, end: int, step: int = 15) -> str:
+def _at(v, t, switch_at):
+    """A value that may step at switch_at: a number, or (before, after)."""
+    if isinstance(v, (tuple, list)):
+        return v[0] if switch_at is None or t <= switch_at else v[1]
+    return v
+
+
+def _integral(rate, start, t, switch_at):
+    """A counter growing at rate (or (before, after) rates that change at switch_at) from start."""
+    if isinstance(rate, (tuple, list)):
+        sw = t if switch_at is None else max(start, min(t, switch_at))
+        return rate[0] * (sw - start) + rate[1] * (t - sw)
+    return rate * (t - start)
+
+
+def _family(selector):
+    return selector.split("{", 1)[0]
+
+
+def openmetrics(series: dict, start: int, end: int, step: int = 15, switch_at=None) -> str:
     """Synthetic history as OpenMetrics text (timestamps in Unix seconds).
 
     series keys (omit one and that metric is absent):
@@ -98,7 +118,7 @@ def openmetrics(series: dict, start: int, end: int, step: int = 15) -> str:
           _count, _sum); every observation takes exactly v seconds.
     Samples at start, start+step, ..., <= end.  Ends with '# EOF'.
     """
-    unknown = set(series) - {"requests", "latency"}
+    unknown = set(series) - {"requests", "latency", "counters", "gauges"}
     if unknown:
         raise ValueError("unknown series keys: %s" % sorted(unknown))
     start, end, step = int(start), int(end), int(step)
@@ -115,7 +135,7 @@ def openmetrics(series: dict, start: int, end: int, step: int = 15) -> str:
             code = _status_label(key)
             for t in times:
                 out.append('http_requests_total{status="%s"} %s %d'
-                           % (code, _num(rate * (t - start)), t))
+                           % (code, _num(_integral(rate, start, t, switch_at)), t))
 
     lat = series.get("latency")
     if lat is not None:
@@ -125,18 +145,40 @@ def openmetrics(series: dict, start: int, end: int, step: int = 15) -> str:
         bounds = sorted(float(b) for b in lat.get("buckets", DEFAULT_BUCKETS))
         bounds = [b for b in bounds if b != float("inf")] + [float("inf")]
         rate = lat.get("observations_per_s", 1)
-        value = float(lat.get("value_s", 0.1))
+        value = lat.get("value_s", 0.1)
         name = "http_request_duration_seconds"
         out.append("# TYPE %s histogram" % name)
         out.append("# HELP %s Synthetic request latency." % name)
         # One MetricPoint (all buckets + count + sum) per timestamp.
         for t in times:
-            n = rate * (t - start)
+            # observations before and after the switch, each taking its period's value
+            if isinstance(value, (tuple, list)) or isinstance(rate, (tuple, list)):
+                r = rate if isinstance(rate, (tuple, list)) else (rate, rate)
+                v = value if isinstance(value, (tuple, list)) else (value, value)
+                sw = t if switch_at is None else max(start, min(t, switch_at))
+                parts = [(r[0] * (sw - start), float(v[0])), (r[1] * (t - sw), float(v[1]))]
+            else:
+                parts = [(rate * (t - start), float(value))]
+            n = sum(p[0] for p in parts)
             for b in bounds:
                 out.append('%s_bucket{le="%s"} %s %d'
-                           % (name, _num(b), _num(n if value <= b else 0), t))
+                           % (name, _num(b), _num(sum(c for c, x in parts if x <= b)), t))
             out.append("%s_count %s %d" % (name, _num(n), t))
-            out.append("%s_sum %s %d" % (name, _num(n * value), t))
+            out.append("%s_sum %s %d" % (name, _num(sum(c * x for c, x in parts)), t))
+
+    # "counters": {'app_requests_total{pod="a",status="200"}': rate or (before, after)}
+    # "gauges":   {'queue_depth{deployment="atom"}': value or (before, after)}
+    for kind, key in (("counter", "counters"), ("gauge", "gauges")):
+        families = {}
+        for selector, v in (series.get(key) or {}).items():
+            families.setdefault(_family(selector), []).append((selector, v))
+        for fam, members in families.items():
+            base = fam[:-len("_total")] if kind == "counter" and fam.endswith("_total") else fam
+            out.append("# TYPE %s %s" % (base, kind))
+            for selector, v in members:
+                for t in times:
+                    val = _integral(v, start, t, switch_at) if kind == "counter" else _at(v, t, switch_at)
+                    out.append("%s %s %d" % (selector, _num(val), t))
 
     out.append("# EOF")
     return "\n".join(out) + "\n"
@@ -150,7 +192,8 @@ class Prometheus:
     """
 
     def __init__(self, series=None, history_s=1800, future_s=1800,
-                 extra_flags=(), step=15):
+                 extra_flags=(), step=15, switch_ago_s=None, basic_auth=None,
+                 query_log=False):
         if history_s < 600 or future_s < 300:
             raise ValueError("history_s >= 600 and future_s >= 300 keep [5m] windows exact")
         if history_s + future_s > 14 * 86400:
@@ -163,6 +206,10 @@ class Prometheus:
         self.dir = self._tmp.name
         self.log_path = os.path.join(self.dir, "prometheus.log")
         self._log = None
+        self.switch_at = None
+        self.basic_auth = basic_auth
+        self.query_log_path = os.path.join(self.dir, "queries.log") if query_log else None
+        self._switch_ago_s = switch_ago_s
         try:
             self._start(series, history_s, future_s, extra_flags, step)
         except BaseException:
@@ -177,10 +224,13 @@ class Prometheus:
         now = int(time.time()) // step * step
         self.data_start = now - int(history_s)
         self.data_end = now + int(future_s)
+        if self._switch_ago_s is not None:
+            # the "deploy": rates given as (before, after) step here, on a sample boundary
+            self.switch_at = now - int(self._switch_ago_s) // step * step
         if series:
             om = os.path.join(self.dir, "data.om")
             with open(om, "w") as f:
-                f.write(openmetrics(series, self.data_start, self.data_end, step))
+                f.write(openmetrics(series, self.data_start, self.data_end, step, self.switch_at))
             # promtool cuts 2 h blocks aligned to multiples of 2 h, so the
             # data gives one or two blocks.
             r = subprocess.run([_bin("promtool"), "tsdb", "create-blocks-from",
@@ -192,13 +242,23 @@ class Prometheus:
                                       % (r.returncode, r.stdout, r.stderr))
         cfg = os.path.join(self.dir, "prometheus.yml")
         with open(cfg, "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                    "scrape_configs: []\n")
+            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n")
+            if self.query_log_path:
+                # every query the server evaluated, with its parameters: what it received
+                f.write("  query_log_file: %s\n" % self.query_log_path)
+            f.write("scrape_configs: []\n")
+        web = []
+        if self.basic_auth:
+            user, hashed = self.basic_auth[0], self.basic_auth[2]
+            webcfg = os.path.join(self.dir, "web.yml")
+            with open(webcfg, "w") as f:
+                f.write("basic_auth_users:\n  %s: %s\n" % (json.dumps(user), json.dumps(hashed)))
+            web = ["--web.config.file=" + webcfg]
         argv = [_bin("prometheus"),
                 "--config.file=" + cfg,
                 "--storage.tsdb.path=" + tsdb,
                 "--web.listen-address=127.0.0.1:0",
-                *extra_flags]
+                *web, *extra_flags]
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT,
@@ -243,13 +303,35 @@ class Prometheus:
     # No proxy: http_proxy in the environment must not capture 127.0.0.1.
     _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def get(self, path, params=None, timeout=_HTTP_TIMEOUT_S):
+    def queries(self):
+        """The query log (query_log=True): [{"query", "time" (epoch s or None)}] in order."""
+        out = []
+        try:
+            with open(self.query_log_path) as f:
+                for line in f:
+                    e = json.loads(line)
+                    p = e.get("params") or {}
+                    end = p.get("end")
+                    t = None
+                    if end:
+                        t = calendar.timegm(time.strptime(end[:19], "%Y-%m-%dT%H:%M:%S"))
+                    out.append({"query": p.get("query"), "time": t})
+        except OSError:
+            pass
+        return out
+
+    def get(self, path, params=None, timeout=_HTTP_TIMEOUT_S, auth=True):
         """GET url+path -> (HTTP status, Content-Type, body bytes); any status."""
         url = self.url + path
         if params:
             url += "?" + urllib.parse.urlencode(params)
+        req = urllib.request.Request(url)
+        if self.basic_auth and auth:
+            import base64
+            cred = ("%s:%s" % (self.basic_auth[0], self.basic_auth[1])).encode()
+            req.add_header("Authorization", "Basic " + base64.b64encode(cred).decode())
         try:
-            with self._opener.open(url, timeout=timeout) as r:
+            with self._opener.open(req, timeout=timeout) as r:
                 return r.status, r.headers.get("Content-Type", ""), r.read()
         except urllib.error.HTTPError as e:
             with e:

@@ -183,6 +183,22 @@ def main():
         r = p.query(ERROR_RATE_QUERY)
         ok(values(r) == [], "empty TSDB: empty vector", r)
 
+    # F: a step at the "deploy" (issue 15): rates and gauges before and after, the query log.
+    with Prometheus({"requests": {"2xx": (999, 995), "5xx": (1, 5)},
+                     "gauges": {'queue_depth{deployment="a"}': (3, 7)}},
+                    switch_ago_s=600, query_log=True) as p:
+        startups.append(p.start_seconds)
+        now_v = single(p.query(ERROR_RATE_QUERY))
+        before_v = single(p.query(ERROR_RATE_QUERY, time=p.switch_at))
+        ok(now_v == "0.005" and before_v is not None and abs(float(before_v) - 0.001) < 1e-12,
+           "step: 0.5%% after the switch, 0.1%% at it (%s, %s)" % (now_v, before_v))
+        g_before = single(p.query('queue_depth{deployment="a"}', time=p.switch_at))
+        g_after = single(p.query('queue_depth{deployment="a"}'))
+        ok((g_before, g_after) == ("3", "7"), "gauge: 3 up to the switch, 7 after (%s, %s)" % (g_before, g_after))
+        log = p.queries()
+        ok(len(log) == 4 and log[1]["time"] == p.switch_at and log[0]["query"] == ERROR_RATE_QUERY,
+           "the query log records each query and its time=", log)
+
     diag("startup (promtool + prometheus ready) per instance: %s s"
          % ", ".join("%.3f" % s for s in startups))
     total = time.monotonic() - t_all
