@@ -53,9 +53,10 @@ print_config(const struct gate *g)
 	duration_format(wt, sizeof(wt), cfg->wait_timeout_ms);
 	log_info("atom-safety %s: %s (%s limits) at %s%s", PACKAGE_VERSION, cfg->environment,
 		 cfg->production ? "production" : "staging", cfg->url, cfg->dry_run ? ", dry run" : "");
-	log_info("checks: health %s, database %s, login %s, %zu endpoints; request-timeout %s, retries %d, wait-timeout %s",
+	log_info("checks: health %s, database %s, login %s, %zu endpoint%s; request-timeout %s, retries %d, wait-timeout %s",
 		 cfg->health_path, cfg->db_health_path != NULL ? cfg->db_health_path : "(disabled)",
-		 cfg->username != NULL ? cfg->login_path : "(no credentials)", cfg->n_endpoints, rt, cfg->retries, wt);
+		 cfg->username != NULL ? cfg->login_path : "(no credentials)", cfg->n_endpoints,
+		 cfg->n_endpoints == 1 ? "" : "s", rt, cfg->retries, wt);
 	if (g->commit.sha != NULL) {
 		log_info("commit: %s%s%s%s%s", g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha,
 			 g->commit.author != NULL ? " by " : "", g->commit.author != NULL ? g->commit.author : "",
@@ -210,10 +211,17 @@ run(const struct config *cfg)
 	exit_code = gate_result_failed(g.result) ? EXIT_GATE_FAILED : EXIT_PASSED;
 
 	if (!g.cancelled) {
-		log_group_begin("Notifications");
+		/* a passing run with nothing to send prints no empty "Notifications" section */
+		bool group = notify_wanted(&g);
+
+		if (group) {
+			log_group_begin("Notifications");
+		}
 		(void)notify_run(&g, &err);
 		(void)notify_webhook(&g, exit_code, &err);
-		log_group_end();
+		if (group) {
+			log_group_end();
+		}
 	}
 	exit_code = finish(&g, exit_code);
 out:

@@ -399,6 +399,22 @@ notify_webhook(struct gate *g, int exit_code, struct error *err)
 	return 0;
 }
 
+bool
+notify_wanted(const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	bool failed = gate_result_failed(g->result);
+	bool slack = cfg->slack_webhook_url != NULL && cfg->slack_webhook_url[0] != '\0';
+
+	/*
+	 * what notify_run() or notify_webhook() does or reports at info level: an issue line, a Slack
+	 * message, the lookup for open incidents, a PagerDuty event, a webhook delivery
+	 */
+	return failed || (slack && cfg->slack_notify == SLACK_NOTIFY_ALWAYS) ||
+	       (cfg->close_on_recovery && cfg->create_issue) || cfg->pagerduty_routing_key != NULL ||
+	       (cfg->webhook_url != NULL && cfg->webhook_on == WEBHOOK_ON_ALWAYS);
+}
+
 int
 notify_run(struct gate *g, struct error *err)
 {

@@ -23,6 +23,8 @@ struct notify_facts {
 	char *webhook_status;   /* "sent (event failed, signed)", "failed: …", NULL */
 };
 
+/* true when notify_run() will send or report something (a failed gate, Slack "always") */
+bool notify_wanted(const struct gate *g);
 /* the GitHub issue and the Slack message; failures are warnings in g->notify, never fatal */
 int notify_run(struct gate *g, struct error *err);
 /*

@@ -858,7 +858,7 @@ wait_rollouts(struct gate *g, struct rollback_cluster *cl, struct error *err)
 			e->outcome = ROLLBACK_DONE;
 			e->rollout_ms = clock_ms() - it->sent_ms;
 			e->revision_after = r.revision > 0 ? r.revision : 0;
-			/* the controller renumbers the restored ReplicaSet: max + 1 (REFERENCE 8.3) */
+			/* the controller renumbers the restored ReplicaSet max + 1 (its sync.go) */
 			if (e->revision_after > 0) {
 				set_str(&e->detail, xasprintf("restored revision %ld (%s), now revision %ld; rollout complete in "
 							      "%lld ms", it->plan.revision_target, it->plan.images_target,

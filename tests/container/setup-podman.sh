@@ -1,6 +1,6 @@
 #!/bin/bash
 # Idempotent host setup for podman on a CI-like machine (Debian 12, root, no systemd,
-# cgroup v1 + empty v2 "hybrid" hierarchy).  See REFERENCE.md section 9.1.
+# cgroup v1 + empty v2 "hybrid" hierarchy); the reasons for each setting are below.
 #
 #   - installs podman and runc (never crun's defaults, never recommends) if missing;
 #   - makes sure containers.conf selects runc + cgroupfs + the file events logger and

@@ -181,6 +181,14 @@ with svc() as s:
     t.eq(r.rc, 0, "local run without GITHUB_OUTPUT works")
     t.ok("Release passed the gate" in r.stdout and "PASS health" in r.stdout, "local run prints a readable result")
     t.ok("::group::" not in r.stdout, "no workflow commands outside Actions")
+    t.ok("Notifications" not in r.stdout, "a healthy run with nothing to send prints no Notifications section",
+         diag=r.stdout[-600:])
+    t.ok(", 0 endpoints;" in r.stdout, "0 endpoints: plural", diag=r.stdout[:600])
+
+with svc() as s:
+    r = gate(s, endpoints="GET /api/projects")
+    t.ok(", 1 endpoint;" in r.stdout, "1 endpoint: singular", diag=r.stdout[:600])
+    t.ok("::group::Notifications" not in r.stdout, "healthy in Actions: no empty Notifications group")
 
 # --- invalid input: exit 2, named input, nothing sent -------------------------------------
 bad = [

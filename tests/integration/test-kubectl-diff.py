@@ -6,7 +6,8 @@ Each case loads the same state into two fresh stand-in API servers (tests/server
 kubectl undoes one (then `kubectl rollout status`), atom-safety (a failing gate) the other. Once
 both controllers settle, the Deployments and ReplicaSets must be equal as JSON values, ignoring
 what differs between any two servers (resourceVersion, uid, managedFields, timestamps) and the
-null / {} / [] vs absent difference of kubectl's Go round trip (REFERENCE.md 8.2).
+null / {} / [] vs absent difference of kubectl's Go round trip (kubectl decodes the objects into Go
+structs and encodes them again: empty fields come back omitted or as null).
 """
 import json
 import os

@@ -22,7 +22,8 @@ t = TAP()
 if not have_prometheus():
     t.skip_all("prometheus not installed")
 
-# exact answers on backfilled data (REFERENCE 7.4): ratios are exact, p95 interpolates in its bucket
+# exact answers on backfilled data (promtool tsdb create-blocks-from openmetrics, no scraping):
+# ratios are exact, p95 interpolates linearly inside its histogram bucket
 HEALTHY = {"requests": {"2xx": 1999, "5xx": 1},                    # 0.05% errors
            "latency": {"observations_per_s": 10, "value_s": 0.04}}  # p95 = 0.95 * 0.05 = 47.5 ms
 HALF = {"requests": {"2xx": 199, "5xx": 1},                         # 0.5% errors

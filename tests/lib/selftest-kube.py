@@ -23,7 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "servers"))
 import kube  # noqa: E402
 
-# REFERENCE.md 8.2: byte-identical from kubectl 1.20.2, 1.27.16, 1.32.4 and 1.33.1 (rev 2 -> rev 1)
+# the undo PATCH real kubectl sends (pkg/polymorphichelpers/rollback.go: replace /spec/template, then
+# /metadata/annotations); observed byte-identical from kubectl 1.20.2, 1.27.16, 1.32.4 and 1.33.1
+# (rev 2 -> rev 1)
 REFERENCE_PATCH = (
     '[{"op":"replace","path":"/spec/template","value":{"metadata":{"creationTimestamp":null,"labels":{"app":"atom"}},'
     '"spec":{"containers":[{"name":"atom","image":"registry.example.com/acme/atom:v1","ports":[{"containerPort":8080,'
@@ -76,7 +78,7 @@ def write_kubeconfig(path, url, ca_pem=None, token=None):
     if ca_pem is not None:
         cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     user = {"token": token} if token else {}
-    cfg = {  # REFERENCE 8.8; JSON is YAML
+    cfg = {  # a kubeconfig kubectl accepts; JSON is YAML
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": "fake", "cluster": cluster}],
@@ -199,7 +201,7 @@ def run(binary, work, servers):
            and ps[0]["path"] == "/apis/apps/v1/namespaces/default/deployments/atom",
            "undo sent one JSON Patch to the deployment", json.dumps(ps)[:2000])
     tap.ok(len(ps) == 1 and ps[0]["body"] == REFERENCE_PATCH,
-           "undo PATCH body is byte-identical to REFERENCE 8.2", ps[0]["body"] if ps else "no PATCH")
+           "undo PATCH body is byte-identical to kubectl's", ps[0]["body"] if ps else "no PATCH")
     seen = [(r["method"], r["path"].split("?")[0]) for r in srv.requests()[mark:]]
     tap.ok(("GET", "/apis/apps/v1/namespaces/default/replicasets") in seen,
            "undo listed replicasets by label selector", seen)
@@ -389,7 +391,7 @@ def api_checks(srv):
     tap.ok(code == 404 and body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                                     "message": "deployments.apps \"nope\" not found", "reason": "NotFound",
                                     "details": {"name": "nope", "group": "apps", "kind": "deployments"}, "code": 404},
-           "404 is the REFERENCE 8.6 Status body", body)
+           "404 is the API server's Status body (kind Status, reason NotFound, code 404)", body)
     base = "/apis/apps/v1/namespaces/default/replicasets?labelSelector="
     counts = {}
     for sel in ("app=atom", "app in (atom,other)", "app notin (other)", "app", "!nope", "app!=atom", "nope",

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The layering STYLE.md promises, checked (issue 12 section 3). Prints TAP; exit 1 on a violation.
+# The project's layering rules (listed below), checked (issue 12 section 3). Prints TAP; exit 1 on a violation.
 #   - one file per third-party header: <curl/curl.h> in src/http.c, <yaml.h> in src/kubeconfig.c
 #     and src/yamlh.c (the small read-only YAML view other modules use), <git2.h> in
 #     src/gitmeta.c; no other file under src/ includes them

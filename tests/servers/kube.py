@@ -5,7 +5,9 @@ ControllerRevisions).
 
 Good enough that real kubectl 1.20 runs `rollout undo`, `rollout undo --to-revision`,
 `rollout undo --dry-run=server`, `rollout status`, `rollout history` and `rollout pause`
-against it; see tests/lib/selftest-kube.py. Facts it follows: shared REFERENCE.md section 8.
+against it; see tests/lib/selftest-kube.py. What it follows: kubectl's rollback
+(k8s.io/kubectl pkg/polymorphichelpers/rollback.go), the API server's Status error bodies and
+JSON Patch handling, and the discovery documents kubectl needs (/apis, /apis/apps/v1).
 
 CLI (conventions shared by every stand-in in tests/servers):
     kube.py [--port 0] [--config JSON|@file] [--log FILE] [--tls CERT KEY]

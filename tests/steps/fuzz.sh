@@ -25,7 +25,8 @@ rm -rf "$probe"
 
 if [ ! -f "$BUILD/build.ninja" ]; then
 	CC=clang meson setup "$BUILD" -Dfuzzing=true -Dtests=false -Dbuildtype=debugoptimized \
-		-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all >/dev/null || exit 1
+		-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all \
+		-Db_colorout="${ATOM_COLOR:-always}" >/dev/null || exit 1
 fi
 meson compile -C "$BUILD" >/dev/null || { meson compile -C "$BUILD"; exit 1; }
 

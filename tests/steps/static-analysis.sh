@@ -16,7 +16,7 @@ fi
 suppressions=(
 	# cppcheck cannot see the system headers (json-c, curl, yaml) it is not given: not a finding
 	--suppress=missingIncludeSystem
-	# house style (STYLE.md, curl and libgit2) declares variables at the top of a block
+	# the project declares variables at the top of a block (as curl and libgit2 do): a style choice
 	--suppress=variableScope
 	# github.c rel_has_next(): cppcheck 2.10 assumes the whitespace loop consumed the parameter
 	# (rel="next" pagination works: tests/integration/test-notify.py, fuzz/fuzz-github.c)
@@ -42,7 +42,8 @@ if ! gcc -fanalyzer -x c -c /dev/null -o /dev/null 2>/dev/null; then
 	exit $rc
 fi
 if [ ! -f "$BUILD/build.ninja" ]; then
-	CC=gcc meson setup "$BUILD" -Dstatic_analysis=true -Dwerror=true -Dbuildtype=debug >/dev/null || exit 1
+	CC=gcc meson setup "$BUILD" -Dstatic_analysis=true -Dwerror=true -Dbuildtype=debug \
+		-Db_colorout="${ATOM_COLOR:-always}" >/dev/null || exit 1
 fi
 echo "static-analysis: gcc $(gcc -dumpfullversion) -fanalyzer -Werror"
 # -fanalyzer findings are warnings, turned into errors: the build fails on any of them

@@ -9,7 +9,8 @@ ROOT=$PWD
 BUILD=${ATOM_VALGRIND_BUILD:-build-ci}
 
 # Debian's /usr/bin/valgrind is a #!/bin/sh wrapper: dash drops INPUT_HEALTH-PATH and every other
-# hyphenated variable (REFERENCE.md section 3), so the gate would run with defaults. The real
+# hyphenated variable (dash keeps only names that are shell identifiers; bash passes the others
+# on), so the gate would run with defaults. The real
 # binary beside it keeps the environment whole.
 VG=$(command -v valgrind.bin || command -v valgrind || true)
 if [ -z "$VG" ]; then
@@ -21,7 +22,7 @@ if head -c 2 "$VG" | grep -q '#!'; then
 fi
 
 if [ ! -f "$BUILD/build.ninja" ]; then
-	meson setup "$BUILD" -Dwerror=true -Dbuildtype=debugoptimized >/dev/null || exit 1
+	meson setup "$BUILD" -Dwerror=true -Dbuildtype=debugoptimized -Db_colorout="${ATOM_COLOR:-always}" >/dev/null || exit 1
 fi
 meson compile -C "$BUILD" >/dev/null || { meson compile -C "$BUILD"; exit 1; }
 
