@@ -2,12 +2,13 @@
 /*
  * Input values: the pure parsers behind every action input (config.h). The first byte picks the
  * parser, the rest is the value as the runner would pass it. Each accepted value must satisfy
- * what the rest of the gate relies on.
+ * what the rest of the gate relies on. Every value is also taken as a URL input (http_url_secrets).
  */
 #include <math.h>
 
 #include "config.h"
 #include "fuzz.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
@@ -104,6 +105,19 @@ fuzz_list(const char *s)
 	strv_free(items);
 }
 
+/* the credential parts of a URL input (masked at start): whatever the value, no crash, no empty part */
+static void
+fuzz_url_secrets(const char *s)
+{
+	char **parts = http_url_secrets(s, true, 6);
+	size_t i;
+
+	for (i = 0; parts != NULL && parts[i] != NULL; i++) {
+		FUZZ_ASSERT(parts[i][0] != '\0');
+	}
+	strv_free(parts);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -134,6 +148,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_list(s);
 		break;
 	}
+	fuzz_url_secrets(s);
 	free(s);
 	return 0;
 }

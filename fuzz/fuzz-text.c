@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The encoders every piece of outside text goes through on its way out: check details
- * (check_excerpt via check_set), Markdown (md_escape, md_code), workflow commands (wfcmd_format),
+ * (outside_line, also via check_set), Markdown (md_escape, md_code), workflow commands (wfcmd_format),
  * GITHUB_OUTPUT heredocs (wfcmd_heredoc) and secret scrubbing (log_scrub). Input: a secret on
  * the first line, then the outside text. Each encoder's promise is checked, not just "no crash".
  */
+#include <stdint.h>
+
 #include "buf.h"
 #include "checks/check.h"
 #include "fuzz.h"
 #include "log.h"
 #include "markdown.h"
+#include "outside.h"
 #include "util.h"
 #include "wfcmd.h"
 
@@ -101,19 +104,38 @@ check_wfcmd(const char *text)
 	buf_dispose(&b);
 }
 
+#define TOKEN_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_/+="
+
 static void
-check_excerpts(const char *text, size_t len)
+check_outside(const char *secret, const char *text, size_t len)
 {
+	char *whole;
 	size_t max;
 
+	log_mask(secret);
+	whole = outside_line(text, len, SIZE_MAX);
 	for (max = 1; max <= 257; max += 64) {
-		char *ex = check_excerpt(text, len, max);
+		char *ex = outside_line(text, len, max);
+		size_t n = strlen(ex);
 		no_control(ex);
-		FUZZ_ASSERT(strlen(ex) <= max + 3 + 4);
+		FUZZ_ASSERT(n <= max + 3);
 		/* details end up in JSON (report, issue, Slack): they must be valid UTF-8 */
 		FUZZ_ASSERT(fuzz_utf8_valid(ex));
+		/* no workflow command can start in it, in either syntax */
+		FUZZ_ASSERT(strstr(ex, "::") == NULL && strstr(ex, "##[") == NULL);
+		/* the cut comes last: what is kept is the start of the uncut line, scrubbed before */
+		if (n >= 3 && strcmp(ex + n - 3, "...") == 0 && strncmp(whole, ex, n) != 0) {
+			n -= 3;
+		}
+		FUZZ_ASSERT(strncmp(whole, ex, n) == 0);
+		/* a secret made of what the steps themselves write ("***", ": :", '?') could appear */
+		if (secret[0] != '\0' && strspn(secret, TOKEN_CHARS) == strlen(secret)) {
+			FUZZ_ASSERT(strstr(ex, secret) == NULL);
+		}
 		free(ex);
 	}
+	free(whole);
+	log_secrets_dispose();
 }
 
 static void
@@ -144,7 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text = fuzz_strndup(rest, rest_len);
 	check_markdown(text);
 	check_wfcmd(text);
-	check_excerpts((const char *)rest, rest_len);
+	check_outside(secret, (const char *)rest, rest_len);
 	check_scrub(secret, text);
 	free(text);
 	free(secret);

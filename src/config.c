@@ -14,14 +14,25 @@
 #include "http.h"
 #include "kubeconfig.h"
 #include "log.h"
+#include "outside.h"
 #include "promql.h"
 #include "util.h"
 
 
+/*
+ * An input the workflow leaves out arrives with its action.yml default; one written as `name: ''`
+ * arrives set and empty (REFERENCE 1.1), and a local run may leave a variable out altogether
+ * (absent: the default applies). An explicit empty value is accepted when the row's default is
+ * empty (that is what the runner passes for an input left out) or the row has INPUT_EMPTY_OK
+ * (empty switches something off, as the README says); otherwise it is a configuration error
+ * naming the input, never a silent default.
+ */
 enum input_flags {
 	INPUT_REQUIRED = 1 << 0,
-	INPUT_SECRET = 1 << 1,   /* masked on read, never echoed in errors */
-	INPUT_NO_TRIM = 1 << 2,  /* kept byte for byte (passwords) */
+	INPUT_SECRET = 1 << 1,    /* masked on read, never echoed in errors */
+	INPUT_NO_TRIM = 1 << 2,   /* kept byte for byte (passwords) */
+	INPUT_EMPTY_OK = 1 << 3,  /* '' means "off" or "none": the parser is given '' */
+	INPUT_URL = 1 << 4,       /* the user-info and query values are credentials: masked at start */
 };
 
 typedef int input_parse_fn(struct config *cfg, void *field, const char *value, struct error *err);
@@ -34,7 +45,7 @@ struct input_spec {
 	int flags;
 };
 
-static input_parse_fn parse_string, parse_url, parse_url_opt, parse_path, parse_path_opt,
+static input_parse_fn parse_string, parse_header_secret, parse_url, parse_url_opt, parse_path, parse_path_opt,
 	parse_environment, parse_duration_req, parse_duration_opt, parse_duration_any, parse_bool_field,
 	parse_retries, parse_token_path_field, parse_endpoints_field, parse_fraction_field,
 	parse_policy3, parse_policy2, parse_list_field, parse_revision, parse_slack_notify,
@@ -44,26 +55,29 @@ static input_parse_fn parse_string, parse_url, parse_url_opt, parse_path, parse_
 
 #define F(x) offsetof(struct config, x)
 
-/* one row per input; defaults must equal action.yml (tests/unit/test-config checks it) */
+/*
+ * one row per input; defaults must equal action.yml (tests/unit/test-config checks it); flags say
+ * what an explicit '' means (INPUT_EMPTY_OK, see enum input_flags) and which values are secrets
+ */
 static const struct input_spec inputs[] = {
 	/* name                 default                     parse                   field                      flags */
-	{ "url",                NULL,                       parse_url,              F(url),                    INPUT_REQUIRED },
+	{ "url",                NULL,                       parse_url,              F(url),                    INPUT_REQUIRED | INPUT_URL },
 	{ "environment",        NULL,                       parse_environment,      F(environment),            INPUT_REQUIRED },
 	{ "production",         "auto",                     parse_production,       F(production_mode),        0 },
 	{ "health-path",        "/health",                  parse_path,             F(health_path),            0 },
-	{ "db-health-path",     "/health/db",               parse_path_opt,         F(db_health_path),         0 },
+	{ "db-health-path",     "/health/db",               parse_path_opt,         F(db_health_path),         INPUT_EMPTY_OK },
 	{ "max-db-query-time",  "",                         parse_duration_opt,     F(max_db_query_time_ms),   0 },
-	{ "login-path",         "/api/auth/login",          parse_path,             F(login_path),             0 },
+	{ "login-path",         "/api/auth/login",          parse_path_opt,         F(login_path),             INPUT_EMPTY_OK },
 	{ "username",           "",                         parse_string,           F(username),               0 },
 	{ "password",           "",                         parse_string,           F(password),               INPUT_SECRET | INPUT_NO_TRIM },
-	{ "token-path",         "access_token",             parse_token_path_field, F(token_path),             0 },
+	{ "token-path",         "access_token",             parse_token_path_field, F(token_path),             INPUT_EMPTY_OK },
 	{ "endpoints",          "",                         parse_endpoints_field,  F(endpoints),              0 },
 	{ "request-timeout",    "10s",                      parse_duration_req,     F(request_timeout_ms),     0 },
 	{ "retries",            "3",                        parse_retries,          F(retries),                0 },
 	{ "wait-timeout",       "120s",                     parse_duration_any,     F(wait_timeout_ms),        0 },
 	{ "dry-run",            "false",                    parse_bool_field,       F(dry_run),                0 },
-	{ "prometheus-url",     "",                         parse_url_opt,          F(prometheus_url),         0 },
-	{ "prometheus-token",   "",                         parse_string,           F(prometheus_token),       INPUT_SECRET },
+	{ "prometheus-url",     "",                         parse_url_opt,          F(prometheus_url),         INPUT_URL },
+	{ "prometheus-token",   "",                         parse_header_secret,    F(prometheus_token),       INPUT_SECRET },
 	{ "prometheus-username", "",                        parse_string,           F(prometheus_username),    0 },
 	{ "prometheus-password", "",                        parse_string,           F(prometheus_password),    INPUT_SECRET | INPUT_NO_TRIM },
 	{ "prometheus-headers", "",                         parse_headers_field,    F(prometheus_headers),     INPUT_SECRET },
@@ -83,18 +97,18 @@ static const struct input_spec inputs[] = {
 	{ "rollback",           "true",                     parse_bool_field,       F(rollback),               0 },
 	{ "kubeconfig",         "",                         parse_kubeconfig,       F(kubeconfig),             0 },
 	{ "kube-context",       "",                         parse_string,           F(kube_context),           0 },
-	{ "kube-token",         "",                         parse_string,           F(kube_token),             INPUT_SECRET },
-	{ "kube-server",        "",                         parse_url,              F(kube_server),            0 },
+	{ "kube-token",         "",                         parse_header_secret,    F(kube_token),             INPUT_SECRET },
+	{ "kube-server",        "",                         parse_url,              F(kube_server),            INPUT_URL },
 	{ "kube-ca",            "",                         parse_pem,              F(kube_ca),                0 },
 	{ "kube-oidc-audience", "",                         parse_audience,         F(kube_oidc_audience),     0 },
 	{ "namespace",          "",                         parse_string,           F(namespace),              0 },
-	{ "deployment",         "atom",                     parse_list_field,       F(deployments),            0 },
+	{ "deployment",         "atom",                     parse_list_field,       F(deployments),            INPUT_EMPTY_OK },
 	{ "to-revision",        "",                         parse_revision,         F(to_revision),            0 },
 	{ "rollback-timeout",   "5m",                       parse_duration_req,     F(rollback_timeout_ms),    0 },
-	{ "github-token",       "",                         parse_string,           F(github_token),           INPUT_SECRET },
+	{ "github-token",       "",                         parse_header_secret,    F(github_token),           INPUT_SECRET },
 	{ "create-issue",       "true",                     parse_bool_field,       F(create_issue),           0 },
-	{ "issue-labels",       "deployment-failure,rollback", parse_list_field,    F(issue_labels),           0 },
-	{ "slack-webhook-url",  "",                         parse_url_opt,          F(slack_webhook_url),      INPUT_SECRET },
+	{ "issue-labels",       "deployment-failure,rollback", parse_list_field,    F(issue_labels),           INPUT_EMPTY_OK },
+	{ "slack-webhook-url",  "",                         parse_url_opt,          F(slack_webhook_url),      INPUT_SECRET | INPUT_URL },
 	{ "slack-notify",       "failure",                  parse_slack_notify,     F(slack_notify),           0 },
 	{ "close-on-recovery",  "true",                     parse_bool_field,       F(close_on_recovery),      0 },
 	{ "pagerduty-routing-key", "",                      parse_string,           F(pagerduty_routing_key),  INPUT_SECRET },
@@ -108,6 +122,8 @@ static const struct input_spec inputs[] = {
 #undef F
 
 #define N_INPUTS (sizeof(inputs) / sizeof(inputs[0]))
+/* query values shorter than this are not taken for credentials (masking "1" would hide every 1) */
+#define URL_SECRET_MIN 6
 
 const struct input_info *
 config_inputs(size_t *n_out)
@@ -374,9 +390,11 @@ config_parse_endpoints(struct endpoint **out, size_t *n_out, const char *s, stru
 				*m = (char)toupper((unsigned char)*m);
 			}
 			if (!valid_method(words[0])) {
+				char *shown = outside_line(words[0], strlen(words[0]), 20);
 				rc = error_set(err, ERR_CONFIG,
-					       "line %u: unknown method '%.20s' (expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS)",
-					       line_no, words[0]);
+					       "line %u: unknown method '%s' (expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS)",
+					       line_no, shown);
+				free(shown);
 				free(trimmed);
 				goto out;
 			}
@@ -544,6 +562,17 @@ workloads_split(struct config *cfg, struct error *err)
 			free(kinds);
 			return ERR_CONFIG;
 		}
+		if (name[0] == '\0') {
+			struct buf b = BUF_INIT;
+			quote_value(&b, cfg->deployments[i]);
+			(void)error_set(err, ERR_CONFIG,
+					"invalid input 'deployment': expected Kubernetes names after the kind, got '%s'",
+					buf_str(&b));
+			buf_dispose(&b);
+			strv_free(names);
+			free(kinds);
+			return ERR_CONFIG;
+		}
 		for (j = 0; j < m; j++) {
 			dup = dup || (kinds[j] == kind && strcmp(names[j], name) == 0);
 		}
@@ -568,6 +597,17 @@ parse_string(struct config *cfg, void *field, const char *value, struct error *e
 	(void)err;
 	*(char **)field = is_blank(value) ? NULL : xstrdup(value);
 	return 0;
+}
+
+/* a token sent as "Authorization: Bearer": a line break would end the header and add others */
+static int
+parse_header_secret(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	if (!header_value_ok(value)) {
+		return error_set(err, ERR_CONFIG,
+				 "holds control characters (a line break inside the token?); it would go into an Authorization header");
+	}
+	return parse_string(cfg, field, value, err);
 }
 
 static int
@@ -777,6 +817,11 @@ parse_revision(struct config *cfg, void *field, const char *value, struct error 
 static int
 parse_token_path_field(struct config *cfg, void *field, const char *value, struct error *err)
 {
+	if (is_blank(value)) {
+		/* only without a username: check_relations() refuses it otherwise */
+		*(char ***)field = NULL;
+		return 0;
+	}
 	if (config_parse_token_path((char ***)field, value, err) < 0) {
 		return ERR_CONFIG;
 	}
@@ -1268,6 +1313,8 @@ check_metric_inputs(const struct config *cfg, struct error *err)
 		return error_set(err, ERR_CONFIG, "invalid input '%s': set without '%s'; give both or neither", basic,
 				 cfg->prometheus_username == NULL ? "prometheus-username" : "prometheus-password");
 	}
+	/* libcurl sends base64(user:password): a server echoing the request must not show it either */
+	log_mask_basic(cfg->prometheus_username, cfg->prometheus_password);
 	if ((cfg->placeholders & (PROMQL_DEPLOYMENTS | PROMQL_NEEDS_CLUSTER)) != 0 && cfg->deployments == NULL) {
 		return error_set(err, ERR_CONFIG,
 				 "invalid input 'deployment': a query uses {{deployments}}, {{new_pods}} or {{since_deploy}}, "
@@ -1475,91 +1522,167 @@ kube_inputs_check(struct config *cfg, struct error *err)
 	return 0;
 }
 
-int
-config_load(struct config *cfg, struct error *err)
+/* INPUT_<NAME>: upper-cased, hyphens kept, as the runner names it (REFERENCE 1.1) */
+static void
+input_env_name(char *out, size_t size, const char *name)
+{
+	size_t j;
+
+	(void)snprintf(out, size, "INPUT_%s", name);
+	for (j = 6; out[j] != '\0'; j++) {
+		out[j] = (char)toupper((unsigned char)out[j]);
+	}
+}
+
+/* the input's value, trimmed unless the row says otherwise; NULL when the variable is absent */
+static char *
+input_value(const struct input_spec *spec)
+{
+	char envname[64];
+	const char *raw;
+
+	input_env_name(envname, sizeof(envname), spec->name);
+	raw = getenv(envname);
+	if (raw == NULL) {
+		return NULL;
+	}
+	return (spec->flags & INPUT_NO_TRIM) != 0 ? xstrdup(raw) : str_trim_dup(raw);
+}
+
+/* the parts of a URL input that are credentials: its user-info and query values (and a webhook's path) */
+static void
+mask_url_parts(const char *url, bool path_too)
+{
+	char **parts = http_url_secrets(url, path_too, URL_SECRET_MIN);
+	size_t i;
+
+	for (i = 0; parts != NULL && parts[i] != NULL; i++) {
+		log_mask(parts[i]);
+		secret_wipe(parts[i], strlen(parts[i]));
+	}
+	strv_free(parts);
+}
+
+/*
+ * every secret first: an error about another input quotes its value, and a token pasted into
+ * the wrong input (prometheus-url holding the Prometheus token) must already be masked there
+ */
+static void
+mask_secret_inputs(void)
 {
 	size_t i;
 
-	memset(cfg, 0, sizeof(*cfg));
-	context_load(&cfg->ctx);
-	/* secrets are masked while the inputs are read: the log must know its mode first */
-	log_init(cfg->ctx.github_actions, cfg->ctx.debug || log_debug_enabled());
-	/*
-	 * every secret first: an error about another input quotes its value, and a token pasted into
-	 * the wrong input (prometheus-url holding the Prometheus token) must already be masked there
-	 */
 	for (i = 0; i < N_INPUTS; i++) {
-		char envname[64];
-		const char *raw;
 		char *value;
-		size_t j;
 
-		if ((inputs[i].flags & INPUT_SECRET) == 0) {
+		if ((inputs[i].flags & (INPUT_SECRET | INPUT_URL)) == 0) {
 			continue;
 		}
-		(void)snprintf(envname, sizeof(envname), "INPUT_%s", inputs[i].name);
-		for (j = 6; envname[j] != '\0'; j++) {
-			envname[j] = (char)toupper((unsigned char)envname[j]);
-		}
-		raw = getenv(envname);
-		value = (inputs[i].flags & INPUT_NO_TRIM) != 0 ? xstrdup(raw != NULL ? raw : "")
-							       : str_trim_dup(raw != NULL ? raw : "");
-		log_mask(value);
-		secret_free(value);
-	}
-
-	for (i = 0; i < N_INPUTS; i++) {
-		const struct input_spec *spec = &inputs[i];
-		char envname[64];
-		const char *raw;
-		char *value;
-		struct error sub = ERROR_INIT;
-		size_t j;
-		int rc;
-
-		(void)snprintf(envname, sizeof(envname), "INPUT_%s", spec->name);
-		for (j = 6; envname[j] != '\0'; j++) {
-			envname[j] = (char)toupper((unsigned char)envname[j]);
-		}
-		raw = getenv(envname);
-		if (raw == NULL) {
-			raw = "";
-		}
-		value = (spec->flags & INPUT_NO_TRIM) != 0 ? xstrdup(raw) : str_trim_dup(raw);
-		if ((spec->flags & INPUT_SECRET) != 0) {
+		value = input_value(&inputs[i]);
+		if (value != NULL && (inputs[i].flags & INPUT_SECRET) != 0) {
 			log_mask(value);
 		}
-		if (value[0] == '\0') {
-			if ((spec->flags & INPUT_REQUIRED) != 0) {
-				free(value);
-				return error_set(err, ERR_CONFIG, "invalid input '%s': required but not set (%s)",
-						 spec->name, envname);
-			}
-			free(value);
-			value = xstrdup(spec->default_value != NULL ? spec->default_value : "");
-		}
-		rc = spec->parse(cfg, (char *)cfg + spec->offset, value, &sub);
-		if (rc < 0) {
-			struct buf b = BUF_INIT;
-			if ((spec->flags & INPUT_SECRET) == 0) {
-				buf_puts(&b, ", got '");
-				quote_value(&b, value);
-				buf_puts(&b, "'");
-			}
-			(void)error_set(err, ERR_CONFIG, "invalid input '%s': %s%s", spec->name, sub.msg,
-					buf_str(&b));
-			buf_dispose(&b);
-			secret_free(value);
-			return ERR_CONFIG;
+		if (value != NULL && (inputs[i].flags & INPUT_URL) != 0) {
+			mask_url_parts(value, (inputs[i].flags & INPUT_SECRET) != 0);
 		}
 		secret_free(value);
 	}
+}
 
-	/* relations between inputs */
+/* reads, checks and stores one input; the error names the input and quotes the value (unless secret) */
+static int
+input_load(struct config *cfg, const struct input_spec *spec, struct error *err)
+{
+	char *value = input_value(spec);
+	struct error sub = ERROR_INIT;
+	int rc = 0;
+
+	if ((value == NULL || value[0] == '\0') && (spec->flags & INPUT_REQUIRED) != 0) {
+		char envname[64];
+		input_env_name(envname, sizeof(envname), spec->name);
+		rc = error_set(err, ERR_CONFIG, "invalid input '%s': required but not set (%s %s)",
+			       spec->name, envname, value == NULL ? "is absent" : "is empty");
+		goto out;
+	}
+	if (value == NULL) {
+		/* absent (a local run): the default */
+		value = xstrdup(spec->default_value != NULL ? spec->default_value : "");
+	} else if (value[0] == '\0' && (spec->flags & INPUT_EMPTY_OK) == 0 &&
+		   spec->default_value != NULL && spec->default_value[0] != '\0') {
+		/* set to '' by the workflow: an empty value has no meaning here, and a default would hide that */
+		rc = error_set(err, ERR_CONFIG,
+			       "invalid input '%s': set to an empty value, which it cannot be; "
+			       "leave the input out for its default '%s'",
+			       spec->name, spec->default_value);
+		goto out;
+	}
+	rc = spec->parse(cfg, (char *)cfg + spec->offset, value, &sub);
+	if (rc < 0) {
+		struct buf b = BUF_INIT;
+		if ((spec->flags & INPUT_SECRET) == 0) {
+			buf_puts(&b, ", got '");
+			quote_value(&b, value);
+			buf_puts(&b, "'");
+		}
+		rc = error_set(err, ERR_CONFIG, "invalid input '%s': %s%s", spec->name, sub.msg,
+			       buf_str(&b));
+		buf_dispose(&b);
+	}
+out:
+	secret_free(value);
+	return rc;
+}
+
+/* a Kubernetes name (what = "deployment", "namespace") as the API accepts it; the error quotes it */
+static int
+check_k8s_name(const char *input,
+	       const char *name,
+	       bool dots,
+	       size_t max,
+	       const char *expected,
+	       struct error *err)
+{
+	size_t j, n = strlen(name);
+
+	for (j = 0; j < n; j++) {
+		unsigned char c = (unsigned char)name[j];
+		if (!(islower(c) || isdigit(c) || c == '-' || (dots && c == '.'))) {
+			break;
+		}
+	}
+	if (j < n || n > max || name[0] == '-' || name[0] == '.') {
+		struct buf b = BUF_INIT;
+		quote_value(&b, name);
+		(void)error_set(err, ERR_CONFIG, "invalid input '%s': expected %s, got '%s'", input,
+				expected, buf_str(&b));
+		buf_dispose(&b);
+		return ERR_CONFIG;
+	}
+	return 0;
+}
+
+/* rules between inputs, and defaults that depend on another input */
+static int
+check_relations(struct config *cfg, struct error *err)
+{
+	size_t i;
+
 	if ((cfg->username == NULL) != (cfg->password == NULL)) {
-		return error_set(err, ERR_CONFIG, "invalid input '%s': it is empty while '%s' is set; give both or neither",
-				 cfg->username == NULL ? "username" : "password",
-				 cfg->username == NULL ? "password" : "username");
+		return error_set(
+			err, ERR_CONFIG,
+			"invalid input '%s': it is empty while '%s' is set; give both or neither",
+			cfg->username == NULL ? "username" : "password",
+			cfg->username == NULL ? "password" : "username");
+	}
+	if (cfg->username != NULL && cfg->login_path == NULL) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'login-path': empty while 'username' is set (the "
+				 "login needs a path)");
+	}
+	if (cfg->username != NULL && cfg->token_path == NULL) {
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'token-path': empty while 'username' is set (the "
+				 "token's place in the login reply is needed)");
 	}
 	if (check_metric_inputs(cfg, err) < 0) {
 		return ERR_CONFIG;
@@ -1569,7 +1692,8 @@ config_load(struct config *cfg, struct error *err)
 	}
 	if (cfg->monitor_duration_ms > 0 && cfg->monitor_interval_ms > cfg->monitor_duration_ms) {
 		return error_set(err, ERR_CONFIG,
-				 "invalid input 'monitor-interval': longer than 'monitor-duration' (nothing would be sampled)");
+				 "invalid input 'monitor-interval': longer than 'monitor-duration' "
+				 "(nothing would be sampled)");
 	}
 	if (cfg->webhook_secret != NULL && cfg->webhook_url == NULL) {
 		return error_set(err, ERR_CONFIG, "invalid input 'webhook-secret': set while 'webhook-url' is empty (nothing would be signed)");
@@ -1578,48 +1702,50 @@ config_load(struct config *cfg, struct error *err)
 		return ERR_CONFIG;
 	}
 	if (cfg->rollback && cfg->deployments == NULL) {
-		return error_set(err, ERR_CONFIG, "invalid input 'deployment': expected at least one Deployment name when 'rollback' is true");
+		return error_set(err, ERR_CONFIG,
+				 "invalid input 'deployment': expected at least one Deployment "
+				 "name when 'rollback' is true");
 	}
 	if (workloads_split(cfg, err) < 0) {
 		return ERR_CONFIG;
 	}
 	for (i = 0; cfg->deployments != NULL && cfg->deployments[i] != NULL; i++) {
-		const char *d = cfg->deployments[i];
-		size_t j, n = strlen(d);
-		for (j = 0; j < n; j++) {
-			if (!(islower((unsigned char)d[j]) || isdigit((unsigned char)d[j]) || d[j] == '-' || d[j] == '.')) {
-				break;
-			}
-		}
-		if (j < n || n == 0 || n > 253 || d[0] == '-' || d[0] == '.') {
-			struct buf b = BUF_INIT;
-			quote_value(&b, d);
-			(void)error_set(err, ERR_CONFIG,
-					"invalid input 'deployment': expected Kubernetes names (lower-case letters, digits, '-', '.'), got '%s'",
-					buf_str(&b));
-			buf_dispose(&b);
+		if (check_k8s_name("deployment", cfg->deployments[i], true, 253,
+				   "Kubernetes names (lower-case letters, digits, '-', '.')",
+				   err) < 0) {
 			return ERR_CONFIG;
 		}
 	}
-	if (cfg->namespace != NULL) {
-		const char *ns = cfg->namespace;
-		size_t j, n = strlen(ns);
-		for (j = 0; j < n; j++) {
-			if (!(islower((unsigned char)ns[j]) || isdigit((unsigned char)ns[j]) || ns[j] == '-')) {
-				break;
-			}
-		}
-		if (j < n || n > 63 || ns[0] == '-') {
-			struct buf b = BUF_INIT;
-			quote_value(&b, ns);
-			(void)error_set(err, ERR_CONFIG,
-					"invalid input 'namespace': expected a Kubernetes namespace (lower-case letters, digits, '-'), got '%s'",
-					buf_str(&b));
-			buf_dispose(&b);
-			return ERR_CONFIG;
-		}
+	if (cfg->namespace != NULL &&
+	    check_k8s_name("namespace", cfg->namespace, false, 63,
+			   "a Kubernetes namespace (lower-case letters, digits, '-')", err) < 0) {
+		return ERR_CONFIG;
 	}
 	return 0;
+}
+
+int
+config_load(struct config *cfg, struct error *err)
+{
+	size_t i;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	context_load(&cfg->ctx);
+	/* secrets are masked while the inputs are read: the log must know its mode first */
+	log_init(cfg->ctx.github_actions, cfg->ctx.debug || log_debug_enabled());
+	mask_secret_inputs();
+	if (cfg->ctx.oidc_request_token != NULL) {
+		/* the job's credential for OIDC tokens: known at start, masked with the inputs */
+		log_mask(cfg->ctx.oidc_request_token);
+	}
+	for (i = 0; i < N_INPUTS; i++) {
+		rc = input_load(cfg, &inputs[i], err);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return check_relations(cfg, err);
 }
 
 static void

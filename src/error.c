@@ -3,7 +3,31 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+/*
+ * Messages quote outside text (a server's message, a file name): the whole message is scrubbed
+ * of secrets before it is cut to fit, and cut between characters, never inside one, so a cut can
+ * leave neither the start of a secret nor half a character behind
+ */
+static void
+set_message(struct error *err, char *text)
+{
+	char *clean = log_scrub(text);
+	size_t len = strlen(clean);
+
+	if (len > sizeof(err->msg) - 1) {
+		len = utf8_floor(clean, sizeof(err->msg) - 1);
+	}
+	memcpy(err->msg, clean, len);
+	err->msg[len] = '\0';
+	secret_free(clean);
+	secret_free(text);
+}
 
 int
 error_set(struct error *err, enum error_code code, const char *fmt, ...)
@@ -15,7 +39,7 @@ error_set(struct error *err, enum error_code code, const char *fmt, ...)
 	}
 	err->code = code;
 	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	set_message(err, xvasprintf(fmt, ap));
 	va_end(ap);
 	return code;
 }
@@ -23,24 +47,17 @@ error_set(struct error *err, enum error_code code, const char *fmt, ...)
 void
 error_prefix(struct error *err, const char *fmt, ...)
 {
-	char prefix[256];
-	size_t plen, olen;
+	char *prefix;
 	va_list ap;
 
 	if (err == NULL) {
 		return;
 	}
 	va_start(ap, fmt);
-	(void)vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	prefix = xvasprintf(fmt, ap);
 	va_end(ap);
-	plen = strlen(prefix);
-	olen = strnlen(err->msg, sizeof(err->msg) - 1);
-	if (plen + olen > sizeof(err->msg) - 1) {
-		olen = sizeof(err->msg) - 1 - plen;
-	}
-	memmove(err->msg + plen, err->msg, olen);
-	memcpy(err->msg, prefix, plen);
-	err->msg[plen + olen] = '\0';
+	set_message(err, xasprintf("%s%s", prefix, err->msg));
+	free(prefix);
 }
 
 void

@@ -2,6 +2,7 @@
 #include "gate.h"
 
 #include <assert.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,7 +159,21 @@ gate_dispose(struct gate *g)
 	release_facts_dispose(&g->release);
 	metrics_facts_dispose(&g->metrics);
 	notify_facts_dispose(&g->notify);
+	strv_free(g->warnings);
 	memset(g, 0, sizeof(*g));
+}
+
+void
+gate_warn(struct gate *g, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	log_warn("%s", msg);
+	strv_push(&g->warnings, msg);
 }
 
 void

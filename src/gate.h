@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attr.h"
 #include "checks/check.h"
 #include "checks/metrics.h"
 #include "gitmeta.h"
@@ -46,6 +47,7 @@ struct gate {
 	struct release_facts release;
 	struct rollback_facts rollback;
 	struct notify_facts notify;
+	char **warnings;           /* risks the run took (gate_warn): in the log, summary, report and issue */
 };
 
 /* the machine name, a public contract: outputs, report ("rolled-back") */
@@ -72,6 +74,8 @@ void gate_note_failure(struct gate *g, const struct check_result *r);
 bool gate_check_failed(const struct check_result *r);
 /* whether any check failed the release */
 bool gate_failed(const struct gate *g);
+/* a warning the reader of every document must see (the log now; the summary, report and issue later) */
+void gate_warn(struct gate *g, const char *fmt, ...) ATTR_PRINTF(2, 3);
 /* the base URL joined with a path */
 char *gate_service_url(const struct gate *g, const char *path);
 

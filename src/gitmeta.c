@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "outside.h"
 #include "util.h"
 
 /* the only user of libgit2: read-only metadata of the commit under test */
@@ -18,56 +19,14 @@
 #define MAX_FIELD_BYTES 1024
 
 /*
- * Commit text is whatever the author typed: invalid UTF-8 would make the issue and Slack
- * payloads invalid JSON for GitHub and Slack, so bad bytes become U+FFFD, and the field is
- * bounded so a novel-length subject cannot crowd out the facts.
+ * Commit text is whatever the author typed: it is outside text (outside.h), so it reaches the log,
+ * the issue and the Slack message as one line of valid UTF-8 that cannot start a workflow
+ * command, and the field is bounded so a novel-length subject cannot crowd out the facts
  */
 static char *
-utf8_clean_dup(const char *s)
+commit_text_dup(const char *s)
 {
-	struct buf b = BUF_INIT;
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p != '\0' && b.len < MAX_FIELD_BYTES) {
-		size_t n = 0, i;
-		unsigned int cp;
-
-		if (*p < 0x80) {
-			buf_putc(&b, (char)*p);
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *p & 0x1fu;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *p & 0x0fu;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *p & 0x07u;
-		} else {
-			buf_puts(&b, "\xef\xbf\xbd");
-			p++;
-			continue;
-		}
-		for (i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80) {
-				break;
-			}
-			cp = (cp << 6) | (p[i] & 0x3fu);
-		}
-		/* truncated, overlong, surrogate or beyond U+10FFFF: not UTF-8 */
-		if (i <= n || (n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-			buf_puts(&b, "\xef\xbf\xbd");
-			p++;
-			continue;
-		}
-		buf_append(&b, p, n + 1);
-		p += n + 1;
-	}
-	return buf_steal(&b);
+	return outside_line(s, strlen(s), MAX_FIELD_BYTES);
 }
 
 static bool
@@ -126,17 +85,17 @@ read_commit(struct commit_info *out, git_repository *repo, const char *sha, stru
 	author = git_commit_author(commit);
 	if (author != NULL) {
 		if (author->name != NULL && author->name[0] != '\0') {
-			out->author = utf8_clean_dup(author->name);
+			out->author = commit_text_dup(author->name);
 		}
 		if (author->email != NULL && author->email[0] != '\0') {
-			out->email = utf8_clean_dup(author->email);
+			out->email = commit_text_dup(author->email);
 		}
 		out->time = (int64_t)author->when.time;
 	}
 	/* the first paragraph, whitespace squashed: git log's %s */
 	summary = git_commit_summary(commit);
 	if (summary != NULL && summary[0] != '\0') {
-		out->subject = utf8_clean_dup(summary);
+		out->subject = commit_text_dup(summary);
 	}
 	out->from_git = true;
 out:

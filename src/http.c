@@ -280,6 +280,84 @@ http_escape(const char *s)
 }
 
 static void
+push_secret(char ***v, const char *raw, size_t len, size_t min_len)
+{
+	char *part, *decoded, *p;
+	int n = 0;
+
+	if (len < min_len) {
+		return;
+	}
+	part = xstrndup(raw, len);
+	if (!strv_contains(*v, part)) {
+		strv_push(v, xstrdup(part));
+	}
+	/* the decoded form too ("+" is a space in a query) */
+	for (p = part; *p != '\0'; p++) {
+		if (*p == '+') {
+			*p = ' ';
+		}
+	}
+	decoded = curl_easy_unescape(NULL, part, 0, &n);
+	if (decoded != NULL && n > 0 && (size_t)n == strlen(decoded) && !strv_contains(*v, decoded)) {
+		strv_push(v, xstrdup(decoded));
+	}
+	if (decoded != NULL) {
+		secret_wipe(decoded, strlen(decoded));
+		curl_free(decoded);
+	}
+	secret_free(part);
+}
+
+char **
+http_url_secrets(const char *url, bool with_path, size_t min_len)
+{
+	static const CURLUPart parts[] = { CURLUPART_USER, CURLUPART_PASSWORD };
+	CURLU *u = curl_url();
+	char **out = NULL;
+	char *value = NULL;
+	size_t i;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME | CURLU_GUESS_SCHEME) != CURLUE_OK) {
+		if (strpbrk(url, "?@") != NULL) {
+			strv_push(&out, xstrdup(url));
+		}
+		goto out;
+	}
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (curl_url_get(u, parts[i], &value, 0) == CURLUE_OK && value != NULL) {
+			push_secret(&out, value, strlen(value), 1);
+		}
+		curl_free(value);
+		value = NULL;
+	}
+	if (curl_url_get(u, CURLUPART_QUERY, &value, 0) == CURLUE_OK && value != NULL) {
+		const char *p = value;
+		while (*p != '\0') {
+			size_t n = strcspn(p, "&");
+			const char *eq = memchr(p, '=', n);
+			if (eq != NULL) {
+				push_secret(&out, eq + 1, n - (size_t)(eq + 1 - p), min_len);
+			}
+			p += n;
+			if (*p == '&') {
+				p++;
+			}
+		}
+	}
+	curl_free(value);
+	value = NULL;
+	if (with_path && curl_url_get(u, CURLUPART_PATH, &value, 0) == CURLUE_OK && value != NULL &&
+	    strcmp(value, "/") != 0) {
+		push_secret(&out, value, strlen(value), min_len);
+	}
+	curl_free(value);
+out:
+	curl_url_cleanup(u);
+	return out;
+}
+
+static void
 ascii_lower(char *s)
 {
 	for (; s != NULL && *s != '\0'; s++) {
@@ -940,6 +1018,24 @@ queue_push(struct http_batch *b, struct http_request *req)
 	b->queue[b->n_queue++] = req;
 }
 
+/* no value that goes into a request header may end that header (CR, LF) and start another */
+static bool
+headers_ok(const struct http_request *req)
+{
+	size_t i;
+
+	if ((req->bearer != NULL && !header_value_ok(req->bearer)) ||
+	    (req->content_type != NULL && !header_value_ok(req->content_type))) {
+		return false;
+	}
+	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
+		if (!header_value_ok(req->headers[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
 void
 http_batch_add(struct http_batch *b, struct http_request *req)
 {
@@ -961,6 +1057,13 @@ http_batch_add(struct http_batch *b, struct http_request *req)
 	if (b->aborted) {
 		req->state = HTTP_ABORTED;
 		(void)error_set(&req->err, ERR_CANCELLED, "not sent: aborted");
+		return;
+	}
+	if (!headers_ok(req)) {
+		/* the callers refuse such values first, with their own message; this is the last guard */
+		req->state = HTTP_ABORTED;
+		req->transport = TRANSPORT_OTHER;
+		(void)error_set(&req->err, ERR_CONFIG, "not sent: a header value holds a control character");
 		return;
 	}
 	queue_push(b, req);

@@ -172,6 +172,13 @@ void http_request_dispose(struct http_request *req);
 
 /* URL-encodes s (RFC 3986 unreserved kept); caller frees */
 char *http_escape(const char *s);
+/*
+ * The parts of a URL that carry credentials, as they appear in the URL and decoded: the user-info,
+ * every query value of min_len bytes or more (a hosted Prometheus takes ?api_key=...) and, with
+ * with_path, the path (a webhook's path is its secret). A URL that cannot be parsed but holds a
+ * '?' or '@' is returned whole. NULL-terminated; free with strv_free after wiping.
+ */
+char **http_url_secrets(const char *url, bool with_path, size_t min_len);
 
 /*
  * URLs go through libcurl's URL API (CURLU) only: the same parser that later sends the request

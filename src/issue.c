@@ -492,6 +492,7 @@ render_body(struct buf *b, const struct gate *g, const char *marker, const char 
 	const struct config *cfg = g->cfg;
 	char *commit_url = gate_commit_url(g);
 	char *run_url = gate_run_url(g);
+	size_t i;
 
 	if (!comment) {
 		/* first, so that no cut can lose it */
@@ -530,6 +531,11 @@ render_body(struct buf *b, const struct gate *g, const char *marker, const char 
 		buf_puts(b, "; nothing was rolled back.\n\n");
 	}
 
+	for (i = 0; g->warnings != NULL && g->warnings[i] != NULL; i++) {
+		buf_puts(b, "> [!WARNING]\n> ");
+		md_escape(b, g->warnings[i]);
+		buf_puts(b, "\n\n");
+	}
 	render_facts(b, g);
 	render_failed(b, g);
 	render_metrics(b, g);

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "http.h"
 #include "log.h"
+#include "outside.h"
 #include "util.h"
 
 #define KUBE_FILE_MAX (1024 * 1024)
@@ -430,13 +431,26 @@ entry_name(char **name_out, yaml_node_t **inner_out, const struct doc *d, const 
 	return 0;
 }
 
+/*
+ * "cluster 'name'" for messages: a name in the kubeconfig is quoted as outside text (outside.h),
+ * bounded and on one line
+ */
+static void
+label(char *out, size_t size, const char *kind, const char *name)
+{
+	char *clean = outside_line(name != NULL ? name : "", name != NULL ? strlen(name) : 0, 200);
+
+	(void)snprintf(out, size, "%s '%s'", kind, clean);
+	free(clean);
+}
+
 static int
 parse_cluster(struct kubeconfig_cluster *c, const struct doc *d0, const yaml_node_t *m, const char *dir)
 {
 	char where[320];
 	struct doc d = *d0;
 
-	(void)snprintf(where, sizeof(where), "cluster '%.200s'", c->name);
+	label(where, sizeof(where), "cluster", c->name);
 	d.where = where;
 	if (m == NULL) {
 		return 0;
@@ -458,7 +472,7 @@ parse_user(struct kubeconfig_user *u, const struct doc *d0, const yaml_node_t *m
 	struct doc d = *d0;
 	yaml_node_t *n;
 
-	(void)snprintf(where, sizeof(where), "user '%.200s'", u->name);
+	label(where, sizeof(where), "user", u->name);
 	d.where = where;
 	if (m == NULL) {
 		return 0;
@@ -499,7 +513,7 @@ parse_context(struct kubeconfig_context *c, const struct doc *d0, const yaml_nod
 	char where[320];
 	struct doc d = *d0;
 
-	(void)snprintf(where, sizeof(where), "context '%.200s'", c->name);
+	label(where, sizeof(where), "context", c->name);
 	d.where = where;
 	if (m == NULL) {
 		return 0;
@@ -710,6 +724,11 @@ read_token(char **out, const char *path, const char *owner, struct error *err)
 		return error_set(err, ERR_CONFIG, "%s: token file %s is empty", owner, path);
 	}
 	log_mask(data);
+	if (strlen(data) != len || !header_value_ok(data)) {
+		secret_free(data);
+		return error_set(err, ERR_CONFIG, "%s: token file %s holds control characters (a line break inside the token?); "
+				 "it would go into an Authorization header", owner, path);
+	}
 	*out = data;
 	return 0;
 }
@@ -795,7 +814,12 @@ check_proxy_url(char **out, const char *proxy, const char *owner, struct error *
 		goto out;
 	}
 	if (u.userinfo != NULL) {
+		/* libcurl sends it as "Proxy-Authorization: Basic base64(user:password)": mask that too */
+		char *colon = strchr(u.userinfo, ':');
+		char *user = colon != NULL ? xstrndup(u.userinfo, (size_t)(colon - u.userinfo)) : xstrdup(u.userinfo);
 		log_mask(u.userinfo);
+		log_mask_basic(user, colon != NULL ? colon + 1 : "");
+		secret_free(user);
 	}
 	*out = xstrdup(proxy);
 out:
@@ -808,7 +832,7 @@ resolve_user(struct kube_target *out, const struct kubeconfig_user *u, struct er
 {
 	char owner[320];
 
-	(void)snprintf(owner, sizeof(owner), "user '%.200s'", u->name);
+	label(owner, sizeof(owner), "user", u->name);
 	if (u->exec_command != NULL) {
 		return error_set(err, ERR_CONFIG,
 				 "%s authenticates with an exec credential plugin%s%s%s, which cannot run inside the action's "
@@ -827,6 +851,10 @@ resolve_user(struct kube_target *out, const struct kubeconfig_user *u, struct er
 	}
 	/* token wins over tokenFile (client-go) */
 	if (u->token != NULL) {
+		if (!header_value_ok(u->token)) {
+			return error_set(err, ERR_CONFIG, "%s: its token holds control characters (a line break inside the token?); "
+					 "it would go into an Authorization header", owner);
+		}
 		out->token = xstrdup(u->token);
 	} else if (u->token_path != NULL) {
 		if (read_token(&out->token, u->token_path, owner, err) < 0) {
@@ -859,6 +887,8 @@ resolve_user(struct kube_target *out, const struct kubeconfig_user *u, struct er
 	if (u->username != NULL) {
 		out->username = xstrdup(u->username);
 		out->password = xstrdup(u->password != NULL ? u->password : "");
+		/* sent as "Authorization: Basic base64(user:password)": a server may echo that form */
+		log_mask_basic(out->username, out->password);
 	}
 	return 0;
 }
@@ -895,7 +925,7 @@ resolve_context(struct kube_target *out, const struct kubeconfig *kc, const char
 		free(names);
 		return rc;
 	}
-	(void)snprintf(owner, sizeof(owner), "context '%.200s'", ctx->name);
+	label(owner, sizeof(owner), "context", ctx->name);
 	if (ctx->cluster == NULL) {
 		return error_set(err, ERR_CONFIG, "%s names no cluster", owner);
 	}
@@ -904,7 +934,7 @@ resolve_context(struct kube_target *out, const struct kubeconfig *kc, const char
 		return error_set(err, ERR_CONFIG, "%s: cluster '%s' not found", owner, ctx->cluster);
 	}
 	out->context = xstrdup(ctx->name);
-	(void)snprintf(owner, sizeof(owner), "cluster '%.200s'", cl->name);
+	label(owner, sizeof(owner), "cluster", cl->name);
 	if (normalise_server(&out->server, cl->server, owner, err) < 0) {
 		return ERR_CONFIG;
 	}

@@ -8,10 +8,13 @@
 #include <string.h>
 
 #include "buf.h"
+#include "outside.h"
 #include "util.h"
 #include "wfcmd.h"
 
 #define ANNOTATION_LIMIT 10
+/* the shortest start of a secret that outside text may not end with (log_scrub_cut) */
+#define SECRET_PREFIX_MIN 6
 
 static bool github;
 static bool debug_on;
@@ -41,15 +44,17 @@ log_github_mode(void)
 
 /*
  * The forms in which a server may echo a secret back: JSON string escaping (with and without
- * "\/", as json-c writes it) and percent-encoding. The runner masks such variants in the log
- * itself; the report, summary, outputs, issue and Slack message are ours to scrub.
+ * "\/", as json-c writes it), percent-encoding with upper- and lower-case hex digits, and form
+ * encoding ('+' for a space). The runner masks only what it is told; the report, summary,
+ * outputs, issue and Slack message are ours to scrub.
  */
 static void
 mask_variants(const char *secret)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	struct buf json = BUF_INIT, json_slash = BUF_INIT, url = BUF_INIT;
-	struct buf *const all[] = { &json, &json_slash, &url };
+	static const char upper[] = "0123456789ABCDEF", lower[] = "0123456789abcdef";
+	struct buf json = BUF_INIT, json_slash = BUF_INIT, url = BUF_INIT, url_lower = BUF_INIT;
+	struct buf form = BUF_INIT, form_lower = BUF_INIT;
+	struct buf *const all[] = { &json, &json_slash, &url, &url_lower, &form, &form_lower };
 	const unsigned char *p;
 	size_t i;
 
@@ -77,11 +82,20 @@ mask_variants(const char *secret)
 			buf_putc(&json_slash, (char)*p);
 		}
 		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-			buf_putc(&url, (char)*p);
-		} else {
-			buf_putc(&url, '%');
-			buf_putc(&url, hex[*p >> 4]);
-			buf_putc(&url, hex[*p & 15]);
+			for (i = 2; i < sizeof(all) / sizeof(all[0]); i++) {
+				buf_putc(all[i], (char)*p);
+			}
+			continue;
+		}
+		for (i = 2; i < sizeof(all) / sizeof(all[0]); i++) {
+			const char *hex = (i % 2 == 0) ? upper : lower;
+			if (*p == ' ' && (all[i] == &form || all[i] == &form_lower)) {
+				buf_putc(all[i], '+');
+			} else {
+				buf_putc(all[i], '%');
+				buf_putc(all[i], hex[*p >> 4]);
+				buf_putc(all[i], hex[*p & 15]);
+			}
 		}
 	}
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -127,34 +141,105 @@ log_mask(const char *secret)
 	buf_dispose(&line);
 }
 
-char *
-log_scrub(const char *s)
+/* the length of the longest secret that starts at s, 0 when none does */
+static size_t
+secret_at(const char *s)
 {
-	struct buf out = BUF_INIT;
-	size_t i;
+	size_t i, best = 0;
 
-	if (s == NULL) {
-		return NULL;
-	}
-	if (!log_has_secret(s)) {
-		return xstrdup(s);
-	}
-	while (*s != '\0') {
-		size_t best = 0;
-		for (i = 0; secrets != NULL && secrets[i] != NULL; i++) {
+	for (i = 0; secrets != NULL && secrets[i] != NULL; i++) {
+		if (secrets[i][0] == s[0]) {
 			size_t n = strlen(secrets[i]);
 			if (n > best && strncmp(s, secrets[i], n) == 0) {
 				best = n;
 			}
 		}
-		if (best > 0) {
-			buf_puts(&out, "***");
-			s += best;
-		} else {
-			buf_putc(&out, *s++);
+	}
+	return best;
+}
+
+/* the length of the longest tail of s (6 bytes or more) that is the start of a secret */
+static size_t
+secret_start_at_end(const char *s, size_t len)
+{
+	size_t i, best = 0;
+
+	for (i = 0; secrets != NULL && secrets[i] != NULL; i++) {
+		size_t n = strlen(secrets[i]), k;
+		for (k = n - 1 < len ? n - 1 : len; k >= SECRET_PREFIX_MIN && k > best; k--) {
+			if (memcmp(s + len - k, secrets[i], k) == 0) {
+				best = k;
+				break;
+			}
 		}
 	}
+	return best;
+}
+
+static char *
+scrub(const char *s, bool cut_tail)
+{
+	struct buf out = BUF_INIT;
+	size_t tail = 0, len;
+
+	if (s == NULL) {
+		return NULL;
+	}
+	len = strlen(s);
+	if (cut_tail) {
+		tail = secret_start_at_end(s, len);
+	}
+	if (tail == 0 && !log_has_secret(s)) {
+		return xstrdup(s);
+	}
+	len -= tail;
+	while (len > 0) {
+		size_t n = secret_at(s);
+		if (n > len) {
+			n = 0; /* reaches into the tail, which goes as a whole */
+		}
+		if (n > 0) {
+			buf_puts(&out, "***");
+			s += n;
+			len -= n;
+		} else {
+			buf_putc(&out, *s++);
+			len--;
+		}
+	}
+	if (tail > 0) {
+		buf_puts(&out, "***");
+	}
 	return buf_steal(&out);
+}
+
+void
+log_mask_basic(const char *user, const char *password)
+{
+	char *pair, *encoded;
+
+	if (user == NULL) {
+		return;
+	}
+	/* RFC 7617: base64(user ":" password), as libcurl sends it; the pair itself is masked too */
+	pair = xasprintf("%s:%s", user, password != NULL ? password : "");
+	encoded = base64_encode(pair, strlen(pair));
+	log_mask(pair);
+	log_mask(encoded);
+	secret_free(pair);
+	secret_free(encoded);
+}
+
+char *
+log_scrub(const char *s)
+{
+	return scrub(s, false);
+}
+
+char *
+log_scrub_cut(const char *s)
+{
+	return scrub(s, true);
 }
 
 bool
@@ -180,7 +265,11 @@ log_secrets_dispose(void)
 	secrets = NULL;
 }
 
-/* formats, scrubs and neutralises control characters: no outside text can start a command line */
+/*
+ * Formats a line and passes it through the outside-text steps (outside.h): scrubbed, valid
+ * UTF-8, no control character, no "::" and no "##[" anywhere, so nothing a line quotes can
+ * start, stop or resume a workflow command in either syntax
+ */
 static char *format_line(const char *fmt, va_list ap) ATTR_PRINTF(1, 0);
 static void emit(const char *prefix, const char *fmt, va_list ap) ATTR_PRINTF(2, 0);
 
@@ -188,34 +277,10 @@ static char *
 format_line(const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
-	char *raw, *clean;
-	va_list ap2;
-	int n;
-	size_t i;
+	char *raw = xvasprintf(fmt, ap);
 
-	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	raw = xmalloc(n > 0 ? (size_t)n + 1 : 1);
-	raw[0] = '\0';
-	if (n > 0) {
-		(void)vsnprintf(raw, (size_t)n + 1, fmt, ap);
-	}
-	clean = log_scrub(raw);
+	outside_append_log(&b, raw, strlen(raw));
 	free(raw);
-	for (i = 0; clean[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)clean[i];
-		if (c == '\n') {
-			buf_puts(&b, "\\n");
-		} else if (c == '\r') {
-			buf_puts(&b, "\\r");
-		} else if (c < 0x20 || c == 0x7f) {
-			buf_putc(&b, ' ');
-		} else {
-			buf_putc(&b, (char)c);
-		}
-	}
-	free(clean);
 	return buf_steal(&b);
 }
 
@@ -223,8 +288,7 @@ static void
 emit(const char *prefix, const char *fmt, va_list ap)
 {
 	char *line = format_line(fmt, ap);
-	/* "::" at the start would be parsed as a command: never let a message begin with it */
-	(void)printf("%s%s%s\n", prefix, (prefix[0] == '\0' && line[0] == ':') ? " " : "", line);
+	(void)printf("%s%s\n", prefix, line);
 	free(line);
 }
 
@@ -277,6 +341,15 @@ log_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+static char *
+clean(const char *s)
+{
+	struct buf b = BUF_INIT;
+
+	outside_append_log(&b, s, strlen(s));
+	return buf_steal(&b);
+}
+
 void
 log_annotate(bool error, const char *title, const char *fmt, ...)
 {
@@ -287,7 +360,7 @@ log_annotate(bool error, const char *title, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = format_line(fmt, ap);
 	va_end(ap);
-	clean_title = log_scrub(title);
+	clean_title = clean(title);
 	if (github && *count < ANNOTATION_LIMIT) {
 		struct buf b = BUF_INIT;
 		const char *props[] = { "title", clean_title, NULL };

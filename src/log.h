@@ -18,8 +18,18 @@ bool log_github_mode(void);
 
 /* registers a secret: emits ::add-mask:: (GitHub mode) and scrubs it from everything after */
 void log_mask(const char *secret);
+/*
+ * registers the base64 form a credential pair takes in "Authorization: Basic" (and the pair):
+ * a server that echoes the request header must not show it
+ */
+void log_mask_basic(const char *user, const char *password);
 /* returns a copy of s with every registered secret replaced by "***"; caller frees */
 char *log_scrub(const char *s);
+/*
+ * log_scrub() for outside text that its sender or a size cap may have cut off: a tail that is
+ * the start of a secret (6 bytes or more) is replaced as well; caller frees
+ */
+char *log_scrub_cut(const char *s);
 /* true when s contains a registered secret */
 bool log_has_secret(const char *s);
 void log_secrets_dispose(void);

@@ -57,6 +57,12 @@ print_config(const struct gate *g)
 		 cfg->health_path, cfg->db_health_path != NULL ? cfg->db_health_path : "(disabled)",
 		 cfg->username != NULL ? cfg->login_path : "(no credentials)", cfg->n_endpoints,
 		 cfg->n_endpoints == 1 ? "" : "s", rt, cfg->retries, wt);
+}
+
+/* the commit under test: its subject and author are outside text, printed once every secret known at start is masked */
+static void
+print_commit(const struct gate *g)
+{
 	if (g->commit.sha != NULL) {
 		log_info("commit: %s%s%s%s%s", g->commit.short_sha != NULL ? g->commit.short_sha : g->commit.sha,
 			 g->commit.author != NULL ? " by " : "", g->commit.author != NULL ? g->commit.author : "",
@@ -82,14 +88,20 @@ finish(struct gate *g, int exit_code)
 {
 	struct error err = ERROR_INIT;
 	char *path = report_path(g->cfg);
+	struct json_object *report;
+	char *report_json;
+	bool written;
 
 	g->finished_wall_ms = wall_ms();
 	log_group_begin("Report");
-	if (report_write(g, exit_code, path, &err) < 0) {
+	report = report_build(g, exit_code);
+	written = report_write(report, path, &err) == 0;
+	if (!written) {
 		log_warn("%s", err.msg);
 		error_clear(&err);
 	}
-	if (outputs_write(g, path, &err) < 0) {
+	report_json = report_compact(report);
+	if (outputs_write(g, written ? path : NULL, report_json, &err) < 0) {
 		log_warn("%s", err.msg);
 		error_clear(&err);
 	}
@@ -97,9 +109,11 @@ finish(struct gate *g, int exit_code)
 		log_warn("%s", err.msg);
 		error_clear(&err);
 	}
-	log_info("report: %s", path);
+	log_info("report: %s", written ? path : "not written");
 	log_group_end();
 	summary_print(g);
+	free(report_json);
+	json_object_put(report);
 	free(path);
 	return exit_code;
 }
@@ -132,14 +146,20 @@ run(const struct config *cfg)
 	int rc;
 
 	gate_init(&g, cfg, http);
-	if (gitmeta_read(&g.commit, &cfg->ctx, &err) < 0) {
-		log_warn("commit metadata: %s", err.msg);
-		error_clear(&err);
-	}
-
 	log_group_begin("Configuration");
 	print_config(&g);
+	/*
+	 * the kubeconfig's credentials are masked as it is read, here: every secret known at start
+	 * is masked before the first line that quotes outside text (the commit, a server's reply)
+	 */
 	rc = rollback_preflight(&g, &err);
+	if (rc != ERR_CONFIG) {
+		struct error gerr = ERROR_INIT;
+		if (gitmeta_read(&g.commit, &cfg->ctx, &gerr) < 0) {
+			log_warn("commit metadata: %s", gerr.msg);
+		}
+		print_commit(&g);
+	}
 	log_group_end();
 	if (rc == ERR_CONFIG) {
 		log_annotate(true, "invalid configuration", "%s", err.msg);

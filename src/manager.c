@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "jsonh.h"
+#include "outside.h"
 #include "util.h"
 
 #define ARGOCD_TRACKING "argocd.argoproj.io/tracking-id"
@@ -30,21 +31,11 @@ member(struct json_object *map, const char *key)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/* a name from a label or annotation, as outside text: one printable line, bounded */
 static char *
 bounded(const char *s, size_t n)
 {
-	char *out;
-
-	if (s == NULL) {
-		return NULL;
-	}
-	if (n > MANAGER_NAME_MAX) {
-		n = MANAGER_NAME_MAX;
-	}
-	out = xstrndup(s, n);
-	out[utf8_floor(out, strlen(out))] = '\0';
-	utf8_sanitize(out, strlen(out));
-	return out;
+	return s != NULL ? outside_line(s, n, MANAGER_NAME_MAX) : NULL;
 }
 
 static void

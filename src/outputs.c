@@ -36,7 +36,8 @@ outputs_metrics_json(const struct gate *g)
 }
 
 void
-outputs_render(struct buf *out, const struct gate *g, const char *report, const char *delim_seed)
+outputs_render(struct buf *out, const struct gate *g, const char *report, const char *report_json,
+	       const char *delim_seed)
 {
 	char *failed = gate_failed_checks(g);
 	char num[64];
@@ -46,7 +47,10 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 
 	put(out, "result", gate_result_name(g->result), delim_seed);
 	put(out, "failed-checks", failed, delim_seed);
-	put(out, "report", report, delim_seed);
+	if (report != NULL) {
+		put(out, "report", report, delim_seed);
+	}
+	put(out, "report-json", report_json, delim_seed);
 	num[0] = '\0';
 	if (g->metrics.error_rate_set && isfinite(g->metrics.error_rate)) {
 		(void)snprintf(num, sizeof(num), "%.6g", g->metrics.error_rate);
@@ -106,7 +110,7 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 }
 
 int
-outputs_write(const struct gate *g, const char *report, struct error *err)
+outputs_write(const struct gate *g, const char *report, const char *report_json, struct error *err)
 {
 	const char *path = g->cfg->ctx.output_path;
 	struct buf b = BUF_INIT;
@@ -117,11 +121,11 @@ outputs_write(const struct gate *g, const char *report, struct error *err)
 	if (path == NULL) {
 		char *failed = gate_failed_checks(g);
 		log_info("outputs: result=%s failed-checks=%s report=%s", gate_result_name(g->result), failed,
-			 report);
+			 report != NULL ? report : "(not written)");
 		free(failed);
 		return 0;
 	}
-	outputs_render(&b, g, report, NULL);
+	outputs_render(&b, g, report, report_json, NULL);
 	f = fopen(path, "a");
 	if (f != NULL) {
 		ok = fputs(buf_str(&b), f) >= 0;

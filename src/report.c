@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "gate.h"
@@ -141,6 +143,7 @@ report_build(const struct gate *g, int exit_code)
 	struct json_object *run = json_object_new_object();
 	struct json_object *metrics = json_object_new_object();
 	struct json_object *notify = json_object_new_object();
+	struct json_object *warnings = json_object_new_array();
 	char started[40], finished[40];
 	char *run_url = gate_run_url(g);
 	size_t i;
@@ -230,6 +233,10 @@ report_build(const struct gate *g, int exit_code)
 	jsonh_add(root, "metrics", metrics);
 
 	jsonh_add(root, "rollback", rollback_json(g));
+	for (i = 0; g->warnings != NULL && g->warnings[i] != NULL; i++) {
+		jsonh_append(warnings, json_object_new_string(g->warnings[i]));
+	}
+	jsonh_add(root, "warnings", warnings);
 
 	add_opt_string(notify, "issue_url", g->notify.issue_url);
 	jsonh_add(notify, "issue_number", g->notify.issue_number > 0 ? json_object_new_int64(g->notify.issue_number) : NULL);
@@ -268,35 +275,122 @@ report_render(const struct gate *g, int exit_code)
 	return text;
 }
 
-int
-report_write(const struct gate *g, int exit_code, const char *path, struct error *err)
+/* a new file in dir that cannot be one someone planted (O_EXCL, no link followed); -1 with errno */
+static int
+temp_create(char **path_out, const char *path)
 {
-	char *text = report_render(g, exit_code);
-	char *tmp = xasprintf("%s.tmp", path);
-	FILE *f;
-	bool ok;
-	int rc = 0;
+	const char *slash = strrchr(path, '/');
+	char *tmp = slash != NULL ? xasprintf("%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1)
+				  : xasprintf(".%s.XXXXXX", path);
+	int fd = mkstemp(tmp);
 
-	f = fopen(tmp, "w");
-	if (f == NULL) {
-		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", tmp, strerror(errno));
+	if (fd < 0) {
+		free(tmp);
+		return -1;
+	}
+	/* mkstemp's 0600 would hide the report from the runner's user on the host */
+	(void)fchmod(fd, 0644);
+	*path_out = tmp;
+	return fd;
+}
+
+static int
+write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+report_write(struct json_object *root, const char *path, struct error *err)
+{
+	char *text = log_scrub(jsonh_to_string(root, true));
+	char *tmp = NULL;
+	int fd, rc = 0;
+
+	/*
+	 * a new temporary file beside the report, written, synced and renamed over it: a reader never
+	 * sees half a report, and a link planted at the report's path or a temporary name is replaced
+	 * or refused, never followed (no file the gate did not create is truncated)
+	 */
+	fd = temp_create(&tmp, path);
+	if (fd < 0) {
+		rc = error_set(err, ERR_IO, "cannot write the report in the directory of %s: %s", path, strerror(errno));
 		goto out;
 	}
-	ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-	/* closed whatever happened: a failed write must not leak the stream */
-	ok = fclose(f) == 0 && ok;
-	if (!ok) {
+	if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
 		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", tmp, strerror(errno));
-		(void)remove(tmp);
+		(void)close(fd);
+		(void)unlink(tmp);
 		goto out;
 	}
-	/* atomic: a reader never sees half a report */
+	if (close(fd) < 0) {
+		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", tmp, strerror(errno));
+		(void)unlink(tmp);
+		goto out;
+	}
 	if (rename(tmp, path) != 0) {
 		rc = error_set(err, ERR_IO, "cannot write the report %s: %s", path, strerror(errno));
-		(void)remove(tmp);
+		(void)unlink(tmp);
 	}
 out:
 	free(tmp);
 	free(text);
 	return rc;
+}
+
+/* drops checks[].<key> everywhere; true when one was there */
+static bool
+drop_check_member(struct json_object *root, const char *key)
+{
+	struct json_object *checks = jsonh_member(root, "checks");
+	bool dropped = false;
+	size_t i, n;
+
+	if (checks == NULL || !json_object_is_type(checks, json_type_array)) {
+		return false;
+	}
+	n = json_object_array_length(checks);
+	for (i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(checks, i);
+		if (jsonh_member(c, key) != NULL) {
+			json_object_object_del(c, key);
+			dropped = true;
+		}
+	}
+	return dropped;
+}
+
+char *
+report_compact(struct json_object *root)
+{
+	char *text = log_scrub(jsonh_to_string(root, false));
+
+	if (strlen(text) <= REPORT_JSON_MAX) {
+		return text;
+	}
+	free(text);
+	/* the same document without the per-sample detail, saying so */
+	(void)drop_check_member(root, "data");
+	jsonh_add_bool(root, "samples_omitted", true);
+	text = log_scrub(jsonh_to_string(root, false));
+	if (strlen(text) <= REPORT_JSON_MAX) {
+		return text;
+	}
+	/* still too big (thousands of endpoints): the one-line details go too */
+	free(text);
+	(void)drop_check_member(root, "detail");
+	jsonh_add_bool(root, "details_omitted", true);
+	text = log_scrub(jsonh_to_string(root, false));
+	return text;
 }

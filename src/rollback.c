@@ -500,6 +500,11 @@ rollback_preflight(struct gate *g, struct error *err)
 	}
 	cl->loaded = true;
 	g->release.namespace = xstrdup(cl->target.namespace);
+	if (cl->target.insecure) {
+		gate_warn(g, "the Kubernetes API's identity is not verified: the kubeconfig sets insecure-skip-tls-verify: true "
+			     "for %s, so anyone on the network path can act as the cluster and receive its credentials",
+			  cl->target.server);
+	}
 	log_info("rollback: Kubernetes API %s, namespace '%s' (%s%s%s%s%s)", cl->target.server, cl->target.namespace,
 		 cl->target.source, cl->target.context != NULL ? ", context '" : "",
 		 cl->target.context != NULL ? cl->target.context : "", cl->target.context != NULL ? "'" : "",

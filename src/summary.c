@@ -137,6 +137,11 @@ render_head(struct buf *b, const struct gate *g)
 		md_escape(b, g->notify.webhook_status);
 		buf_puts(b, " |\n");
 	}
+	for (i = 0; g->warnings != NULL && g->warnings[i] != NULL; i++) {
+		buf_puts(b, "| :warning: Warning | ");
+		md_escape(b, g->warnings[i]);
+		buf_puts(b, " |\n");
+	}
 	buf_puts(b, "\n");
 	free(run_url);
 	free(commit_url);

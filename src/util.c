@@ -78,22 +78,32 @@ xstrndup(const char *s, size_t n)
 }
 
 char *
-xasprintf(const char *fmt, ...)
+xvasprintf(const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list ap2;
 	int n;
 	char *p;
 
-	/* two passes over the arguments, each with its own va_start (no va_copy to pair up) */
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	/* two passes over the arguments: the first on a copy */
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
 	if (n < 0) {
 		die_oom();
 	}
 	p = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
 	(void)vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = xvasprintf(fmt, ap);
 	va_end(ap);
 	return p;
 }
@@ -249,6 +259,47 @@ utf8_char_len(const unsigned char *p, size_t left)
 		return 0;
 	}
 	return n;
+}
+
+char *
+base64_encode(const void *data, size_t len)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+	char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		*o++ = alphabet[p[i] >> 2];
+		*o++ = alphabet[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+		*o++ = alphabet[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+		*o++ = alphabet[p[i + 2] & 63];
+	}
+	if (i < len) {
+		*o++ = alphabet[p[i] >> 2];
+		if (i + 1 < len) {
+			*o++ = alphabet[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+			*o++ = alphabet[(p[i + 1] & 15) << 2];
+		} else {
+			*o++ = alphabet[(p[i] & 3) << 4];
+			*o++ = '=';
+		}
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+bool
+header_value_ok(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			return false;
+		}
+	}
+	return true;
 }
 
 char *

@@ -2,6 +2,7 @@
 #ifndef SRC_UTIL_H
 #define SRC_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,8 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* the va_list form of xasprintf (ap is consumed) */
+char *xvasprintf(const char *fmt, va_list ap) ATTR_PRINTF(1, 0);
 /* wipes and frees a secret string; accepts NULL */
 void secret_free(char *s);
 void secret_wipe(void *p, size_t n);
@@ -43,6 +46,13 @@ size_t utf8_char_len(const unsigned char *p, size_t left);
 size_t utf8_floor(const char *s, size_t max);
 /* replaces every byte that is not part of valid UTF-8 with '?', in place (length unchanged) */
 void utf8_sanitize(char *s, size_t len);
+/* standard base64 with padding (RFC 4648 section 4); caller frees */
+char *base64_encode(const void *data, size_t len);
+/*
+ * true when s can be sent as (part of) an HTTP header value: no control character (CR, LF, NUL's
+ * neighbours, DEL), which would end the header and let the value add headers of its own
+ */
+bool header_value_ok(const char *s);
 /*
  * A URL as logs and reports show it: "https://host/path", without a query or fragment (a query
  * may carry a key, as a Prometheus tenant's does); caller frees.

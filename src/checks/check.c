@@ -2,12 +2,11 @@
 #include "checks/check.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
-#include "log.h"
+#include "outside.h"
 #include "util.h"
 
 struct check_result *
@@ -65,55 +64,13 @@ check_list_dispose(struct check_list *list)
 	list->n = 0;
 }
 
-char *
-check_excerpt(const char *data, size_t len, size_t max)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-	bool space = false;
-
-	for (i = 0; i < len && b.len < max; i++) {
-		unsigned char c = (unsigned char)data[i];
-		size_t n;
-		if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
-			space = b.len > 0;
-			continue;
-		}
-		if (space) {
-			buf_putc(&b, ' ');
-			space = false;
-		}
-		n = c >= 0x80 ? utf8_char_len((const unsigned char *)data + i, len - i) : 0;
-		if (c < 0x20 || c == 0x7f) {
-			buf_putc(&b, '?');
-		} else if (c < 0x80) {
-			buf_putc(&b, (char)c);
-		} else if (n > 0) {
-			/* whole characters only: the report, the issue and Slack payloads are JSON */
-			buf_append(&b, data + i, n);
-			i += n - 1;
-		} else {
-			/* a server's invalid UTF-8 would make those documents invalid */
-			buf_putc(&b, '?');
-		}
-	}
-	if (i < len) {
-		buf_puts(&b, "...");
-	}
-	return buf_steal(&b);
-}
-
 static char *
 one_line(const char *s)
 {
-	char *scrubbed, *out;
 	if (s == NULL) {
 		return NULL;
 	}
-	scrubbed = log_scrub(s);
-	out = check_excerpt(scrubbed, strlen(scrubbed), 2000);
-	free(scrubbed);
-	return out;
+	return outside_line(s, strlen(s), CHECK_TEXT_MAX);
 }
 
 void
@@ -122,21 +79,13 @@ check_set(struct check_result *r, enum check_status status, const char *value, c
 {
 	va_list ap;
 	char *detail, *new_value, *new_limit;
-	int n;
 
 	/* value, limit and the arguments may point into r itself: copy before freeing */
 	new_value = one_line(value);
 	new_limit = limit != NULL ? one_line(limit) : NULL;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	detail = xvasprintf(fmt, ap);
 	va_end(ap);
-	detail = xmalloc(n > 0 ? (size_t)n + 1 : 1);
-	detail[0] = '\0';
-	if (n > 0) {
-		va_start(ap, fmt);
-		(void)vsnprintf(detail, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
 	r->status = status;
 	free(r->value);
 	r->value = new_value;

@@ -58,7 +58,9 @@ void check_set(struct check_result *r, enum check_status status, const char *val
 const char *check_status_name(enum check_status s);
 const char *check_phase_name(enum check_phase p);
 
-/* appends up to max bytes of an untrusted reply to out as one printable line ("" for empty) */
-char *check_excerpt(const char *data, size_t len, size_t max);
+/* the longest value, limit or detail, in bytes (outside_line cuts there) */
+#define CHECK_TEXT_MAX 2000
+/* the longest excerpt of a reply body quoted in a detail */
+#define CHECK_EXCERPT_MAX 200
 
 #endif

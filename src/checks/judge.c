@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "jsonh.h"
+#include "log.h"
+#include "outside.h"
 #include "util.h"
 
 void
@@ -80,13 +82,14 @@ judge_basic(struct check_result *r,
 	*status_out = status;
 	if (code >= 300 && code < 400) {
 		const char *loc = http_response_header(&req->resp, "location");
-		check_set(r, CHECK_FAIL, value, "2xx", "redirected to %s (not followed)",
-			  loc != NULL ? loc : "?");
+		char *where = outside_line(loc != NULL ? loc : "?", loc != NULL ? strlen(loc) : 1,
+					   CHECK_EXCERPT_MAX);
+		check_set(r, CHECK_FAIL, value, "2xx", "redirected to %s (not followed)", where);
+		free(where);
 		return false;
 	}
 	if (code < 200 || code > 299) {
-		char *ex = check_excerpt(req->resp.body.data != NULL ? req->resp.body.data : "",
-					 req->resp.body.len, 200);
+		char *ex = outside_line(req->resp.body.data, req->resp.body.len, CHECK_EXCERPT_MAX);
 		check_set(r, CHECK_FAIL, value, "2xx", "HTTP %ld%s%s", code,
 			  ex[0] != '\0' ? ": " : "", ex);
 		free(ex);
@@ -242,6 +245,17 @@ login_judge(struct check_result *r,
 		check_set(r, CHECK_FAIL, value, "2xx with a token",
 			  "HTTP %ld but '%s' is an empty string (token-path)", code,
 			  token_path_text);
+	} else if ((size_t)json_object_get_string_len(tok) != strlen(t) || !header_value_ok(t)) {
+		/*
+		 * the token goes into an Authorization header: CR or LF would add headers of the
+		 * server's choosing to every endpoint request, so it is refused and never sent
+		 */
+		log_mask(t);
+		secret_wipe((void *)t, strlen(t));
+		check_set(r, CHECK_FAIL, value, "2xx with a token",
+			  "HTTP %ld but the token at '%s' holds control characters (CR, LF, NUL, ...): "
+			  "refused, never sent",
+			  code, token_path_text);
 	} else {
 		*token_out = xstrdup(t);
 		secret_wipe((void *)t, strlen(t));
@@ -285,12 +299,14 @@ endpoint_judge(struct check_result *r, const struct http_request *req, const str
 			  req->attempts > 1 ? " after retries" : "");
 	} else if (code >= 300 && code < 400 &&
 		   http_response_header(&req->resp, "location") != NULL) {
+		const char *loc = http_response_header(&req->resp, "location");
+		char *where = outside_line(loc, strlen(loc), CHECK_EXCERPT_MAX);
 		check_set(r, CHECK_FAIL, value, buf_str(&limit),
 			  "HTTP %ld, expected %s: redirected to %s (not followed)", code,
-			  buf_str(&limit), http_response_header(&req->resp, "location"));
+			  buf_str(&limit), where);
+		free(where);
 	} else {
-		char *ex = check_excerpt(req->resp.body.data != NULL ? req->resp.body.data : "",
-					 req->resp.body.len, 200);
+		char *ex = outside_line(req->resp.body.data, req->resp.body.len, CHECK_EXCERPT_MAX);
 		check_set(r, CHECK_FAIL, value, buf_str(&limit), "HTTP %ld, expected %s%s%s%s",
 			  code, buf_str(&limit), req->attempts > 1 ? " (after retries)" : "",
 			  ex[0] != '\0' ? ": " : "", ex);

@@ -12,6 +12,7 @@
 #include "gate.h"
 #include "jsonh.h"
 #include "log.h"
+#include "outside.h"
 #include "promql.h"
 #include "util.h"
 
@@ -381,8 +382,9 @@ judge_impossible(struct metric *m, const struct prom_query *q, size_t worst, str
 	enum policy p = effective_policy(m, m->on_query_error);
 
 	m->outcome = OUTCOME_ERROR;
-	buf_printf(d, "the query returned %.32s, which cannot be %s: check %s (",
-		   q->result.samples[worst].value_text,
+	buf_puts(d, "the query returned ");
+	outside_append(d, q->result.samples[worst].value_text, strlen(q->result.samples[worst].value_text), 32);
+	buf_printf(d, ", which cannot be %s: check %s (",
 		   m->kind == METRIC_ERROR_RATE ? "an error rate" : "a latency", m->query_input);
 	describe_series(d, &q->result, worst);
 	buf_printf(d, "; on-query-error: %s)", policy_name(p));
@@ -629,11 +631,9 @@ record_sample(struct metric *m, int64_t since_start_ms)
 	jsonh_add_string(s, "status", check_status_name(m->status));
 	if (m->outcome != OUTCOME_OK) {
 		/* as check_set() treats a detail: secrets scrubbed, one line of valid UTF-8 */
-		char *scrubbed = log_scrub(m->detail);
-		char *line = check_excerpt(scrubbed, strlen(scrubbed), 2000);
+		char *line = outside_line(m->detail, strlen(m->detail), CHECK_TEXT_MAX);
 		jsonh_add_string(s, "detail", line);
 		free(line);
-		free(scrubbed);
 	}
 	jsonh_append(m->samples, s);
 }

@@ -255,6 +255,9 @@ add_items(struct smoke_ctx *s, struct smoke_item **login_out)
 		it->kind = SMOKE_DATABASE;
 		it->result = check_list_add(&g->checks, "database", PHASE_SMOKE);
 		it->url = gate_service_url(g, cfg->db_health_path);
+	} else {
+		struct check_result *r = check_list_add(&g->checks, "database", PHASE_SMOKE);
+		check_set(r, CHECK_SKIP, NULL, NULL, "db-health-path is empty: the database check is switched off");
 	}
 	if (cfg->username != NULL) {
 		*login_out = &s->items[n++];

@@ -13,11 +13,13 @@
 #include "buf.h"
 #include "jsonh.h"
 #include "log.h"
+#include "outside.h"
 #include "util.h"
 
 #define GITHUB_TIMEOUT_MS 15000
 #define GITHUB_MAX_REPLY (32 * 1024 * 1024) /* 100 issues with bodies of up to 64 KiB each */
 #define GITHUB_MAX_RATE_WAITS 2
+#define GITHUB_MESSAGE_MAX 300 /* of GitHub's own message in an error */
 
 static const char *const github_headers[] = {
 	"Accept: application/vnd.github+json",
@@ -140,12 +142,11 @@ github_message(const struct http_response *resp)
 	struct json_object *doc = NULL, *errors;
 	struct buf b = BUF_INIT;
 	const char *msg;
-	char *p;
 
 	if (resp->body.len > 0 && jsonh_parse(&doc, resp->body.data, resp->body.len, NULL) == 0) {
 		msg = jsonh_get_string_or(doc, "message", NULL);
 		if (msg != NULL) {
-			buf_printf(&b, "%.300s", msg);
+			outside_append(&b, msg, strlen(msg), GITHUB_MESSAGE_MAX);
 		}
 		errors = jsonh_member(doc, "errors");
 		if (errors != NULL && json_object_is_type(errors, json_type_array) &&
@@ -155,20 +156,19 @@ github_message(const struct http_response *resp)
 			const char *field = jsonh_get_string_or(e, "field", NULL);
 			const char *code = jsonh_get_string_or(e, "code", NULL);
 			if (em != NULL) {
-				buf_printf(&b, ": %.300s", em);
+				buf_puts(&b, ": ");
+				outside_append(&b, em, strlen(em), GITHUB_MESSAGE_MAX);
 			} else if (field != NULL || code != NULL) {
-				buf_printf(&b, ": %.60s %.60s", field != NULL ? field : "", code != NULL ? code : "");
+				buf_puts(&b, ": ");
+				outside_append(&b, field != NULL ? field : "", field != NULL ? strlen(field) : 0, 60);
+				buf_putc(&b, ' ');
+				outside_append(&b, code != NULL ? code : "", code != NULL ? strlen(code) : 0, 60);
 			}
 		}
 	}
 	json_object_put(doc);
 	if (b.len == 0) {
 		buf_puts(&b, "no message");
-	}
-	for (p = b.data; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20) {
-			*p = ' ';
-		}
 	}
 	return buf_steal(&b);
 }

@@ -9,6 +9,7 @@
 #include "jsonh.h"
 #include "kubectl.h"
 #include "log.h"
+#include "outside.h"
 #include "util.h"
 
 #define K8S_LIST_MAX_BODY (32 * 1024 * 1024)
@@ -105,21 +106,6 @@ resource_url(const struct k8s_client *c, const char *namespace, const char *reso
 	return url;
 }
 
-/* one printable line of at most max bytes from server text */
-static void
-put_excerpt(struct buf *b, const char *s, size_t len, size_t max)
-{
-	size_t i;
-
-	for (i = 0; i < len && i < max; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		buf_putc(b, ch < 0x20 || ch == 0x7f ? ' ' : (char)ch);
-	}
-	if (len > max) {
-		buf_puts(b, "...");
-	}
-}
-
 /* the message of a Kubernetes Status body, else the body's start; caller frees */
 static char *
 status_message(const char *body, size_t len, const char **reason_out)
@@ -135,7 +121,7 @@ status_message(const char *body, size_t len, const char **reason_out)
 	}
 	if (jsonh_parse(&st, body, len, &perr) == 0 &&
 	    (msg = jsonh_get_string_or(st, "message", NULL)) != NULL) {
-		put_excerpt(&b, msg, strlen(msg), 300);
+		outside_append(&b, msg, strlen(msg), 300);
 		/* a static reason name, when it is one we know */
 		msg = jsonh_get_string_or(st, "reason", NULL);
 		if (msg != NULL) {
@@ -153,7 +139,7 @@ status_message(const char *body, size_t len, const char **reason_out)
 		return buf_steal(&b);
 	}
 	json_object_put(st);
-	put_excerpt(&b, body, len, 200);
+	outside_append(&b, body, len, 200);
 	return buf_steal(&b);
 }
 
@@ -492,7 +478,7 @@ watch_event(struct watch_state *s, const char *line, size_t len)
 		} else {
 			const char *msg = jsonh_get_string_or(obj, "message", "no message");
 			struct buf b = BUF_INIT;
-			put_excerpt(&b, msg, strlen(msg), 300);
+			outside_append(&b, msg, strlen(msg), 300);
 			(void)error_set(&s->ev_err, ERR_HTTP, "watch %s: the API ended the watch with an error (%lld): %s",
 					s->resource, (long long)code, buf_str(&b));
 			buf_dispose(&b);

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "jsonh.h"
 #include "log.h"
+#include "outside.h"
 #include "util.h"
 
 #define PAGERDUTY_TIMEOUT_MS 10000
@@ -84,16 +85,6 @@ pagerduty_payload_new(const struct pagerduty_event *ev, const char *routing_key)
 	return out;
 }
 
-static void
-put_line(struct buf *b, const char *s, size_t max)
-{
-	size_t i;
-
-	for (i = 0; i < max && s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf_putc(b, c < 0x20 || c == 0x7f ? ' ' : (char)c);
-	}
-}
 
 char *
 pagerduty_reply_message(const char *body, size_t len)
@@ -105,7 +96,7 @@ pagerduty_reply_message(const char *body, size_t len)
 	if (len > 0 && jsonh_parse(&doc, body, len, NULL) == 0) {
 		const char *msg = jsonh_get_string_or(doc, "message", NULL);
 		if (msg != NULL) {
-			put_line(&b, msg, 200);
+			outside_append(&b, msg, strlen(msg), 200);
 		}
 		errors = jsonh_member(doc, "errors");
 		if (errors != NULL && json_object_is_type(errors, json_type_array)) {
@@ -116,24 +107,23 @@ pagerduty_reply_message(const char *body, size_t len)
 					continue;
 				}
 				buf_puts(&b, b.len > 0 ? (i == 0 ? ": " : "; ") : "");
-				put_line(&b, json_object_get_string(e), 200);
+				outside_append(&b, json_object_get_string(e), (size_t)json_object_get_string_len(e), 200);
 			}
 		}
 	}
 	json_object_put(doc);
 	if (b.len == 0 && len > 0) {
-		size_t i;
-		for (i = 0; i < len && i < 200 && body[i] != '\n' && body[i] != '\r'; i++) {
-			unsigned char c = (unsigned char)body[i];
-			buf_putc(&b, c < 0x20 || c == 0x7f ? ' ' : (char)c);
+		/* not PagerDuty's JSON (a proxy's page): its first line */
+		size_t first = 0;
+		while (first < len && body[first] != '\n' && body[first] != '\r') {
+			first++;
 		}
+		outside_append(&b, body, first, 200);
 	}
 	if (b.len == 0) {
 		buf_puts(&b, "(empty reply)");
 	}
-	utf8_sanitize(b.data, b.len);
-	out = log_scrub(buf_str(&b));
-	buf_dispose(&b);
+	out = buf_steal(&b);
 	return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "jsonh.h"
+#include "outside.h"
 #include "util.h"
 
 #define PROM_LABELS_MAX 256   /* rendered label set, for logs and the report */
@@ -47,88 +48,27 @@ prom_query_url_at(const char *base_url, const char *expr, int64_t time)
 	return url;
 }
 
-/* length of the valid UTF-8 sequence at s (at most len bytes), 0 when invalid */
-static size_t
-utf8_length(const unsigned char *s, size_t len)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80) {
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n > len) {
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			return 0;
-		}
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	/* overlong forms, surrogates and values past U+10FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
-		return 0;
-	}
-	return n;
-}
-
-/*
- * Appends outside text as one printable line of valid UTF-8, at most about max bytes: whitespace
- * runs folded, control bytes and invalid UTF-8 as '?', whole characters only (the report and the
- * issue are JSON). With quote, '"' and '\\' are escaped as in PromQL label values.
- */
-static void
-put_text(struct buf *b, const char *s, size_t len, size_t max, bool quote)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, start = b->len;
-	bool space = false;
-
-	while (i < len && b->len - start < max) {
-		size_t n;
-		if (u[i] == ' ' || u[i] == '\n' || u[i] == '\r' || u[i] == '\t') {
-			space = b->len > start;
-			i++;
-			continue;
-		}
-		if (space) {
-			buf_putc(b, ' ');
-			space = false;
-		}
-		n = utf8_length(u + i, len - i);
-		if (n == 0 || u[i] < 0x20 || u[i] == 0x7f) {
-			buf_putc(b, '?');
-			i++;
-			continue;
-		}
-		if (quote && (u[i] == '"' || u[i] == '\\')) {
-			buf_putc(b, '\\');
-		}
-		buf_append(b, s + i, n);
-		i += n;
-	}
-	if (i < len) {
-		buf_puts(b, "...");
-	}
-}
-
+/* outside text as one printable line (outside.h) */
 static void
 put_excerpt(struct buf *b, const char *s, size_t len, size_t max)
 {
-	put_text(b, s, len, max, false);
+	outside_append(b, s, len, max);
+}
+
+/* the same, with '"' and '\\' escaped as in a PromQL label value */
+static void
+put_quoted(struct buf *b, const char *s, size_t len, size_t max)
+{
+	char *line = outside_line(s, len, max);
+	const char *p;
+
+	for (p = line; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf_putc(b, '\\');
+		}
+		buf_putc(b, *p);
+	}
+	free(line);
 }
 
 static enum error_code
@@ -190,7 +130,7 @@ render_labels(struct buf *b, struct json_object *metric)
 			buf_puts(b, first ? "" : ", ");
 			put_excerpt(b, key, strlen(key), 64);
 			buf_puts(b, "=\"");
-			put_text(b, v, strlen(v), 128, true);
+			put_quoted(b, v, strlen(v), 128);
 			buf_putc(b, '"');
 			first = false;
 		}

@@ -6,11 +6,13 @@
 
 #include "jsonh.h"
 #include "log.h"
+#include "outside.h"
 #include "util.h"
 
 #define SLACK_TIMEOUT_MS 15000
 #define SLACK_MAX_REPLY (64 * 1024)
 #define SLACK_MAX_FALLBACK 3000
+#define SLACK_REPLY_MAX 200 /* of the reply quoted in an error */
 #define ELLIPSIS "\xe2\x80\xa6"
 
 void
@@ -281,26 +283,23 @@ slack_payload_new(const struct slack_message *m)
 	return out;
 }
 
-/* Slack's error string ("invalid_blocks", "rollup_error"): first line, printable, bounded */
+/* Slack's error string ("invalid_blocks", "rollup_error"): its first line, as outside text */
 static char *
 reply_excerpt(const struct http_response *resp)
 {
-	struct buf b = BUF_INIT;
-	size_t i;
+	const char *body = resp->body.data != NULL ? resp->body.data : "";
+	size_t len = strcspn(body, "\r\n");
+	char *line;
 
-	for (i = 0; i < resp->body.len && i < 200; i++) {
-		unsigned char c = (unsigned char)resp->body.data[i];
-		if (c == '\n' || c == '\r') {
-			break;
-		}
-		buf_putc(&b, c < 0x20 || c == 0x7f ? ' ' : (char)c);
+	if (len > resp->body.len) {
+		len = resp->body.len;
 	}
-	if (b.len == 0) {
-		buf_puts(&b, "(empty reply)");
-	} else if (i < resp->body.len && resp->body.data[i] != '\n' && resp->body.data[i] != '\r') {
-		buf_puts(&b, "...");
+	line = outside_line(body, len, SLACK_REPLY_MAX);
+	if (line[0] == '\0') {
+		free(line);
+		return xstrdup("(empty reply)");
 	}
-	return buf_steal(&b);
+	return line;
 }
 
 /* the part of the URL that is the credential (/services/T…/B…/secret) */

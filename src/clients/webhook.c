@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "outside.h"
 #include "util.h"
 
 #define WEBHOOK_TIMEOUT_MS 10000
@@ -19,29 +20,22 @@ webhook_signature(char out[WEBHOOK_SIGNATURE_LEN + 1], const char *secret, const
 	digest_hmac_sha256_hex(out + 7, secret, strlen(secret), body, len);
 }
 
-/* the first line of the reply, printable and bounded, scrubbed */
+/* the first line of the reply, as outside text: scrubbed, printable, bounded */
 static char *
 reply_excerpt(const struct http_response *resp)
 {
-	struct buf b = BUF_INIT;
+	const char *body = resp->body.data != NULL ? resp->body.data : "";
+	size_t first = 0;
 	char *out;
-	size_t i;
 
-	for (i = 0; i < resp->body.len && i < 200; i++) {
-		unsigned char c = (unsigned char)resp->body.data[i];
-		if (c == '\n' || c == '\r') {
-			break;
-		}
-		buf_putc(&b, c < 0x20 || c == 0x7f ? ' ' : (char)c);
+	while (first < resp->body.len && body[first] != '\n' && body[first] != '\r') {
+		first++;
 	}
-	if (b.len == 0) {
-		buf_puts(&b, "(empty reply)");
+	out = outside_line(body, first, 200);
+	if (out[0] == '\0') {
+		free(out);
+		out = xstrdup("(empty reply)");
 	}
-	b.len = utf8_floor(b.data, b.len);
-	b.data[b.len] = '\0';
-	utf8_sanitize(b.data, b.len);
-	out = log_scrub(buf_str(&b));
-	buf_dispose(&b);
 	return out;
 }
 

@@ -32,11 +32,11 @@ PROM_OK = {"status": "success", "data": {"resultType": "vector",
                                          "result": [{"metric": {}, "value": [1700000000, "0.0005"]}]}}
 
 
-def kubeconfig(url, context="ci", server=None):
+def kubeconfig(url, context="ci", server=None, token=KTOKEN):
     return json.dumps({
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": "test", "cluster": {"server": server or url}}],
-        "users": [{"name": "deployer", "user": {"token": KTOKEN}}],
+        "users": [{"name": "deployer", "user": {"token": token}}],
         "contexts": [{"name": context, "context": {"cluster": "test", "user": "deployer", "namespace": "default"}}],
         "current-context": context})
 
@@ -177,12 +177,35 @@ CASES = [
     ("webhook-on", "success", "failure or always", {}),
     ("managed-rollback", "ignore", "warn or skip", {}),
     ("managed-rollback", "WARN", "warn or skip", {}),
+    # issue 11 item 7: an explicit '' where empty has no meaning is refused, never a silent default
+    ("health-path", "", "set to an empty value", {}),
+    ("login-path", "", "empty while 'username' is set", {}),
+    ("token-path", "", "empty while 'username' is set", {}),
+    ("request-timeout", "", "set to an empty value", {}),
+    ("retries", "", "set to an empty value", {}),
+    ("wait-timeout", "", "set to an empty value", {}),
+    ("dry-run", "", "set to an empty value", {}),
+    ("error-rate-query", "", "set to an empty value", {}),
+    ("latency-query", "", "set to an empty value", {}),
+    ("monitor-duration", "", "set to an empty value", {}),
+    ("monitor-interval", "", "set to an empty value", {}),
+    ("on-no-data", "", "set to an empty value", {}),
+    ("rollback", "", "set to an empty value", {}),
+    ("deployment", "", "at least one Deployment", {}),
+    ("rollback-timeout", "", "set to an empty value", {}),
+    ("create-issue", "", "set to an empty value", {}),
+    ("slack-notify", "", "set to an empty value", {}),
+    # issue 11 item 5: a token with a line break would add headers of its own to every request
+    ("prometheus-token", PROM_TOKEN + "\r\nX-Injected: yes", "control characters", {}),
+    ("github-token", GH_TOKEN + "\nX-Injected: yes", "control characters", {}),
+    ("kubeconfig", "TOKEN-CRLF", "control characters", {}),
+    # issue 11 item 3: a query value is a credential, masked before the error quotes the URL
+    ("url", "http://x.example/?token=" + URL_PASSWORD, "without a ?query",
+     {"prometheus-url": "https://prom.example/?api_key=" + URL_PASSWORD}),
 ]
 
 # inputs without an invalid value of their own, and why
 FREE_TEXT = {
-    "prometheus-token": "any text is a token (masked); a wrong one is the server's 401, at run time",
-    "github-token": "any text is a token (masked); a wrong one is GitHub's 401, reported as a warning",
     "issue-labels": "any comma-separated text; GitHub decides which labels it accepts",
     "pagerduty-routing-key": "any text is a key (masked); a wrong one is PagerDuty's 400, reported as a warning",
     "kube-token": "any text is a token (masked); a wrong one is the API server's 401, at run time",
@@ -224,6 +247,8 @@ with service("healthy", {"users": {USER: PASSWORD}, "token": TOKEN}) as svc, \
         seen.add(name)
         if name == "kubeconfig" and value.startswith("SERVER:"):
             value = kubeconfig(k.url, server=value[len("SERVER:"):])
+        if name == "kubeconfig" and value == "TOKEN-CRLF":
+            value = kubeconfig(k.url, token=KTOKEN + "\r\nX-Injected: yes")
         inputs = valid(**extra)
         inputs[name] = value
         r = run_gate(inputs, env=ENV, timeout=60)
@@ -242,6 +267,28 @@ with service("healthy", {"users": {USER: PASSWORD}, "token": TOKEN}) as svc, \
         t.eq(received(), {}, "%s=%s: every stand-in received nothing" % (name, shown))
         t.ok(not os.path.exists(os.path.join(r.tmp, "atom-safety-report.json")) or r.report is not None,
              "%s: no half-written report" % name)
+
+    # an explicit '' that means something: what the README says, nothing refused
+    svc.reset()
+    r = run_gate(valid(**{"db-health-path": "", "issue-labels": "", "slack-notify": "failure"}), env=ENV, timeout=60)
+    t.eq(r.rc, 0, "db-health-path '': exit 0 (a service without the endpoint is not rolled back)") or \
+        t.diag(r.dump()[-1500:])
+    db = [c for c in (r.report or {}).get("checks", []) if c.get("name") == "database"]
+    t.ok(len(db) == 1 and db[0].get("status") == "skip" and "db-health-path" in (db[0].get("detail") or ""),
+         "db-health-path '': the database check is reported as skipped, saying why", repr(db))
+    t.eq([q for q in svc.requests() if q["path"].startswith("/health/db")], [],
+         "db-health-path '': /health/db is never requested")
+    t.ok("database" in r.summary and "skip" in r.summary.lower(), "db-health-path '': the summary shows it skipped")
+    svc.reset()
+    r = run_gate(valid(**{"db-health-path": None, "slack-notify": "failure"}), env=ENV, timeout=60)
+    t.ok(r.rc == 0 and len([q for q in svc.requests() if q["path"] == "/health/db"]) >= 1,
+         "db-health-path absent (a local run): the default /health/db is checked")
+    r = run_gate(valid(**{"username": "", "password": "", "login-path": "", "token-path": "", "endpoints": "",
+                          "slack-notify": "failure"}), env=ENV, timeout=60)
+    t.eq(r.rc, 0, "login-path and token-path '' without a username: accepted")
+    r = run_gate(valid(**{"deployment": "", "rollback": "false", "slack-notify": "failure"}), env=ENV, timeout=60)
+    t.eq(r.rc, 0, "deployment '' with rollback false: accepted")
+    svc.reset()
 
     # the controls: the same configuration, valid, reaches every stand-in
     r = run_gate(valid(), env=ENV, timeout=60)

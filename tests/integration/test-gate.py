@@ -170,8 +170,56 @@ with svc() as s:
     r = gate(s)
     raw = r.outputs_raw
     t.ok("result<<ghadelimiter_" in raw and "\r" not in raw, "outputs use heredoc delimiters and \\n line ends")
-    t.ok(set(["result", "failed-checks", "report", "error-rate", "latency-ms", "rolled-back",
+    t.ok(set(["result", "failed-checks", "report", "report-json", "error-rate", "latency-ms", "rolled-back",
               "rollback-revision", "issue-url", "issue-number"]) <= set(r.outputs), "every output written")
+
+# --- issue 11 item 8: report-json, the report itself for later steps (fromJSON) ------------------------
+with svc() as s:
+    r = gate(s)
+    raw = r.outputs.get("report-json", "")
+    t.ok(raw and "\n" not in raw, "report-json: one line of compact JSON (%d bytes)" % len(raw))
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        doc = None
+    t.eq(doc, r.report, "report-json: the same document as the report file")
+
+# --- issue 11 item 4: the report file is created, never a planted file or link followed ---------------
+import tempfile  # noqa: E402
+
+with svc() as s:
+    victim_dir = tempfile.mkdtemp(prefix="atom-victim-")
+    victim = os.path.join(victim_dir, "precious.txt")
+    runner_temp = tempfile.mkdtemp(prefix="atom-rt-")
+    names = ["atom-safety-report.json.tmp", ".atom-safety-report.json.tmp", "atom-safety-report.json~",
+             ".atom-safety-report.json.swp", "atom-safety-report.tmp"]
+    for n in names:
+        os.symlink(victim, os.path.join(runner_temp, n))
+    os.symlink(victim, os.path.join(runner_temp, "atom-safety-report.json"))
+    with open(victim, "w") as f:
+        f.write("keep me\n")
+    r = run_gate({"url": s.url, "environment": "staging", "username": "smoke_test", "password": PASSWORD,
+                  "rollback": "false", "create-issue": "false"}, env={"RUNNER_TEMP": runner_temp})
+    results.append(r)
+    with open(victim) as f:
+        t.eq(f.read(), "keep me\n", "planted links at the report and at temporary names: the target is untouched")
+    rp = os.path.join(runner_temp, "atom-safety-report.json")
+    t.ok(os.path.isfile(rp) and not os.path.islink(rp), "the report replaced the link with a file of its own")
+    with open(rp) as f:
+        t.eq(json.load(f).get("result"), "passed", "that file is the report")
+    t.eq(r.outputs.get("report"), rp, "the report output names it")
+    t.eq(sorted(n for n in os.listdir(runner_temp) if n not in names and n != "atom-safety-report.json"), [],
+         "no temporary file left behind")
+    t.eq(os.stat(rp).st_mode & 0o777, 0o644, "the report is readable by the runner's user (0644)")
+    # a directory the gate cannot write: no report, and no report output naming a missing file
+    ro = tempfile.mkdtemp(prefix="atom-rt-missing-")
+    r = run_gate({"url": s.url, "environment": "staging", "username": "smoke_test", "password": PASSWORD,
+                  "rollback": "false", "create-issue": "false"}, env={"RUNNER_TEMP": os.path.join(ro, "nope")})
+    results.append(r)
+    t.ok("report" not in r.outputs and r.outputs.get("result") == "passed",
+         "report not written: the report output is left unset, the others are set", repr(sorted(r.outputs)))
+    t.ok(json.loads(r.outputs.get("report-json") or "{}").get("result") == "passed",
+         "report not written: report-json still carries the document")
 
 # --- local run without GitHub files ---------------------------------------------------
 with svc() as s:

@@ -25,7 +25,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "servers"))
-from harness import TAP, leaked, run_gate, service  # noqa: E402
+from harness import SERVERS, TAP, Server, leaked, run_gate, service  # noqa: E402
 import kube  # noqa: E402
 
 KTOKEN = "ktok-Rb77-distinctive-kube-token"
@@ -429,6 +429,27 @@ if shutil.which("openssl"):
         r = gate(s, kubeconfig(k.url))
         t.ok(before_checks(r, "TLS failure talking to the Kubernetes API at " + k.url),
              "no CA: the TLS failure is named") or t.diag(r.stdout)
+
+    # issue 11 item 6: insecure-skip-tls-verify works, and every reader is told the cluster was not verified
+    with kube.launch(scenario="history", config={"token": KTOKEN, "controller": FAST}, tls=(scert, skey)) as k, \
+            bad_service() as s, \
+            Server(os.path.join(SERVERS, "github.py"), "--prefix", "/api/v3",
+                   "--config", json.dumps({"token": "ghs_RbInsecure1"})) as gh:
+        cfg = json.loads(kubeconfig(k.url))
+        cfg["clusters"][0]["cluster"]["insecure-skip-tls-verify"] = True
+        r = gate(s, json.dumps(cfg), create_issue="true", github_token="ghs_RbInsecure1",
+                 env={"GITHUB_API_URL": gh.url + "/api/v3"})
+        t.eq(r.outputs.get("result"), "rolled-back", "insecure-skip-tls-verify: rolled back") or t.diag(r.stdout)
+        warn = "identity is not verified"
+        t.ok(any(l.startswith("::warning::") and warn in l and "insecure-skip-tls-verify" in l
+                 for l in r.stdout.splitlines()), "insecure-skip-tls-verify: a warning in the log", r.stdout[-2000:])
+        t.ok(warn in r.summary, "insecure-skip-tls-verify: a warning in the summary")
+        t.ok(any(warn in w for w in (r.report or {}).get("warnings", [])), "insecure-skip-tls-verify: in the report")
+        bodies = [i.get("body") or "" for i in gh._control("GET", "/_test/issues").get("acme/atom", [])]
+        t.ok(bodies and warn in bodies[0], "insecure-skip-tls-verify: a warning in the issue")
+        k.reset(state=True)
+        r = gate(s, kubeconfig(k.url, ca=ca_pem))
+        t.eq((r.report or {}).get("warnings"), [], "a verified cluster: no warning")
 
     # tls-server-name: the certificate names only kube.internal; the URL says 127.0.0.1
     ncert, nkey = openssl_pair("named", "kube.internal", san="DNS:kube.internal")

@@ -307,6 +307,131 @@ with kube.launch(scenario="history", config={"token": KTOKEN}) as k, \
     t.eq(r.outputs.get("result"), "cancelled", "cancelled: result=cancelled")
     no_leak(r, "cancelled", [s, prom, k])
 
+# --- issue 11 item 2: scrubbed before cut; whitespace folded after scrubbing ------------------------
+def prefixes(secret, n=6):
+    """every start of the secret of n or more characters"""
+    return [secret[:i] for i in range(n, len(secret))]
+
+
+def texts_of(r):
+    extra = [json.dumps(i, ensure_ascii=False) for i in issues()]
+    extra += [json.dumps(m, ensure_ascii=False) for m in messages()]
+    extra += [q["body"] for q in gh.requests() + slack.requests()]
+    visible = "\n".join(l for l in r.stdout.splitlines() if not l.startswith("::add-mask::"))
+    return [visible, r.stderr, r.summary, r.outputs_raw, r.report_text or ""] + extra
+
+
+PW_SPACE = "pw with\tspace  /Sp:SpaceCore4Rt7"
+# endpoint bodies that echo the bearer token after filler, so that each cut (200 bytes) straddles it
+ROUTES = {}
+for n in range(160, 200, 3):
+    ROUTES["GET /api/f%d" % n] = {"status": 403, "raw_body": "f" * n + " Authorization: Bearer " + TOKEN}
+ROUTES["GET /api/spaces"] = {"status": 500, "raw_body": "denied for password " + PW_SPACE + " (as sent)"}
+with service("healthy", {"users": {USER: PW_SPACE}, "token": TOKEN, "routes": ROUTES}) as s:
+    reset_all()
+    gh.config({"fail": {"any": {"status": 401, "message": "Bad credentials: " + "x" * 280 + " " + GH_TOKEN}}})
+    r = run_gate(inputs(s, None, password=PW_SPACE, endpoints="\n".join(sorted(ROUTES))), env=ENV)
+    runs.append(r)
+    t.eq(r.rc, 1, "cut: exit 1")
+    used(len([q for q in s.requests() if q["path"].startswith("/api/f")]) == len(ROUTES) - 1,
+         "cut: every echoing endpoint answered")
+    used(any(q["status"] == 401 for q in gh.requests()), "cut: GitHub answered 401 with the token in its message")
+    found = [(p, i) for i, txt in enumerate(texts_of(r)) for p in prefixes(TOKEN) + prefixes(GH_TOKEN) if p in txt]
+    t.eq(found[:3], [], "cut: no start of the token or the GitHub token (6+ characters) anywhere")
+    folded = "pw with space /Sp:SpaceCore4Rt7"
+    t.ok(not any(x in txt for txt in texts_of(r) for x in (PW_SPACE, folded, "SpaceCore4Rt7")),
+         "a password with a tab and two spaces: scrubbed before the whitespace was folded")
+    t.ok("denied for password *** (as sent)" in (r.report_text or ""), "the echo reached the report, scrubbed",
+         (r.report_text or "")[:400])
+    gh._control("POST", "/_test/reset", {"all": True})
+
+# --- issue 11 item 3: encodings, a Prometheus URL with a key in its query, kubeconfig basic auth ------
+import http.server  # noqa: E402
+import socketserver  # noqa: E402
+
+PROM_KEY = "promkey-QueryCore5Wd2"
+KUSER, KPASS = "deployer", "kpass-BasicCore6Hy3"
+BASIC = base64.b64encode(("%s:%s" % (KUSER, KPASS)).encode()).decode()
+# %2f and %3a: lower-case hex digits, which the upper-case form does not match
+ENC_LOWER = re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), urllib.parse.quote(PW_SPACE, safe=""))
+ENC_PLUS = urllib.parse.quote_plus(PW_SPACE)
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    """answers every request with an error that echoes the request line and its Authorization"""
+    def do_GET(self):
+        said = "%s %s auth=%s" % (self.command, self.path, self.headers.get("Authorization"))
+        self.server.seen.append(said)
+        if self.path.startswith("/prom"):
+            body = {"status": "error", "errorType": "bad_data", "error": "cannot parse " + said}
+            code = 400
+        else:
+            body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden",
+                    "message": "forbidden: " + said, "code": 403}
+            code = 403
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *a):
+        pass
+
+
+echo = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Echo)
+echo.daemon_threads = True
+echo.seen = []
+threading.Thread(target=echo.serve_forever, daemon=True).start()
+ECHO_URL = "http://127.0.0.1:%d" % echo.server_address[1]
+ENC_ROUTES = {"GET /api/enc": {"status": 500, "raw_body": "lower " + ENC_LOWER + " form " + ENC_PLUS}}
+with service("healthy", {"users": {USER: PW_SPACE}, "token": TOKEN, "routes": ENC_ROUTES}) as s:
+    reset_all()
+    kc = json.dumps({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "test", "cluster": {"server": ECHO_URL}}],
+        "users": [{"name": "deployer", "user": {"username": KUSER, "password": KPASS}}],
+        "contexts": [{"name": "ci", "context": {"cluster": "test", "user": "deployer", "namespace": "default"}}],
+        "current-context": "ci"})
+    r = run_gate(inputs(s, None, password=PW_SPACE, endpoints="GET /api/enc", rollback="true", kubeconfig=kc,
+                        prometheus_url=ECHO_URL + "/prom?api_key=" + PROM_KEY + "&tenant=team-a",
+                        on_query_error="fail"), env=ENV)
+    runs.append(r)
+    used(any("Basic " + BASIC in x for x in echo.seen), "basic auth: the kubeconfig's user and password were sent")
+    used(any(PROM_KEY in x for x in echo.seen), "prometheus-url: the query key was sent")
+    every = texts_of(r)
+    for what, secret in (("basic auth (base64)", BASIC), ("kube password", KPASS), ("prometheus-url key", PROM_KEY),
+                         ("lower-case %-encoding", ENC_LOWER), ("form encoding", ENC_PLUS)):
+        t.ok(not any(secret in x for x in every), "%s: never shown" % what)
+    t.ok("::add-mask::" + BASIC in r.stdout and "::add-mask::" + PROM_KEY in r.stdout,
+         "the base64 pair and the query key are masked for the runner")
+    first_echo = min([i for i, l in enumerate(r.stdout.splitlines()) if "forbidden" in l or "cannot parse" in l] or [0])
+    masks = [i for i, l in enumerate(r.stdout.splitlines()) if l in ("::add-mask::" + BASIC, "::add-mask::" + PROM_KEY)]
+    t.ok(len(masks) == 2 and max(masks) < first_echo, "both masked before the first echo is printed")
+    shown = ((r.report or {}).get("metrics") or {}).get("prometheus_url")
+    t.eq(shown, ECHO_URL + "/prom", "the report shows the Prometheus URL without its query")
+    t.ok("***" in json.dumps(r.report or {}), "the echoes reached the report, scrubbed")
+echo.shutdown()
+echo.server_close()
+
+# --- issue 11 item 5: a token with CR/LF never reaches a header -------------------------------------
+INJ = {"users": {USER: PASSWORD}, "token": TOKEN,
+       "login": {"raw_body": json.dumps({"access_token": "TOKA\r\nX-Injected: yes", "token_type": "bearer"}),
+                 "status": 200}}
+with service("healthy", INJ) as s:
+    reset_all()
+    r = run_gate(inputs(s, None, create_issue="false", slack_webhook_url=""), env=ENV)
+    runs.append(r)
+    login = [c for c in (r.report or {}).get("checks", []) if c.get("name") == "login"]
+    t.ok(login and login[0].get("status") == "fail" and "control characters" in (login[0].get("detail") or ""),
+         "a token with CR LF: the login check fails and says why", repr(login))
+    t.eq([q["path"] for q in s.requests() if q["path"].startswith("/api/projects")], [],
+         "a token with CR LF: no endpoint request is sent")
+    t.ok(not any("x-injected" in {k.lower() for k in q["headers"]} for q in s.requests()),
+         "a token with CR LF: no injected header ever arrives")
+    t.ok("TOKA" not in "\n".join(texts_of(r)), "the refused token is masked too")
+
 gh.stop()
 slack.stop()
 pd.stop()

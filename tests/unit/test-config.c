@@ -4,6 +4,7 @@
 #include "config.h"
 #include <string.h>
 
+#include "log.h"
 #include "tap.h"
 #include "util.h"
 
@@ -161,6 +162,54 @@ test_config__defaults_match_action_yml(void)
 	free(path);
 }
 
+/* issue 11 item 7: absent means the default; '' means what the row says, or is refused */
+static void
+test_config__empty_values(void)
+{
+	struct config cfg;
+	struct error err = ERROR_INIT;
+
+	setenv("INPUT_URL", "http://svc.example", 1);
+	setenv("INPUT_ENVIRONMENT", "staging", 1);
+	unsetenv("INPUT_DB-HEALTH-PATH");
+	ok(config_load(&cfg, &err) == 0 && cfg.db_health_path != NULL &&
+		   strcmp(cfg.db_health_path, "/health/db") == 0,
+	   "db-health-path absent: the default");
+	config_dispose(&cfg);
+	setenv("INPUT_DB-HEALTH-PATH", "", 1);
+	ok(config_load(&cfg, &err) == 0 && cfg.db_health_path == NULL,
+	   "db-health-path '': switched off");
+	config_dispose(&cfg);
+	setenv("INPUT_RETRIES", " ", 1);
+	ok(config_load(&cfg, &err) == ERR_CONFIG && strstr(err.msg, "'retries'") != NULL &&
+		   strstr(err.msg, "empty") != NULL,
+	   "retries '': refused, naming the input (%s)", err.msg);
+	config_dispose(&cfg);
+	unsetenv("INPUT_RETRIES");
+	setenv("INPUT_USERNAME", "u", 1);
+	setenv("INPUT_PASSWORD", "pw-unit-secret", 1);
+	setenv("INPUT_LOGIN-PATH", "", 1);
+	ok(config_load(&cfg, &err) == ERR_CONFIG && strstr(err.msg, "'login-path'") != NULL,
+	   "login-path '' with a username: refused (%s)", err.msg);
+	config_dispose(&cfg);
+	unsetenv("INPUT_USERNAME");
+	unsetenv("INPUT_PASSWORD");
+	ok(config_load(&cfg, &err) == 0 && cfg.login_path == NULL,
+	   "login-path '' without a username: accepted");
+	config_dispose(&cfg);
+	unsetenv("INPUT_LOGIN-PATH");
+	setenv("INPUT_PROMETHEUS-URL", "https://prom.example/?api_key=key%2fvalue123&q=1", 1);
+	ok(config_load(&cfg, &err) == 0 && log_has_secret("x key%2fvalue123") &&
+		   log_has_secret("key/value123") && !log_has_secret("q=1"),
+	   "prometheus-url: its query key is masked, as written and decoded; short values are not");
+	config_dispose(&cfg);
+	unsetenv("INPUT_PROMETHEUS-URL");
+	unsetenv("INPUT_DB-HEALTH-PATH");
+	unsetenv("INPUT_URL");
+	unsetenv("INPUT_ENVIRONMENT");
+	log_secrets_dispose();
+}
+
 int
 main(void)
 {
@@ -170,5 +219,6 @@ main(void)
 	test_config__token_path();
 	test_config__list();
 	test_config__defaults_match_action_yml();
+	test_config__empty_values();
 	return tap_done();
 }

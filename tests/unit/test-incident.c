@@ -258,7 +258,7 @@ test_pagerduty__reply(void)
 	is_str(m, "(empty reply)", "empty");
 	free(m);
 	m = pagerduty_reply_message("a\tb\x01" "c", 5);
-	is_str(m, "a b c", "control characters neutralised");
+	is_str(m, "a b?c", "white space folded, control characters made visible (outside_line)");
 	free(m);
 }
 

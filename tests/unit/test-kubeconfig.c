@@ -564,6 +564,31 @@ test_kubeconfig__overrides(void)
 	free(mount);
 }
 
+/* issue 11 item 3: credentials libcurl sends base64-encoded are masked in that form too */
+static void
+test_kubeconfig__basic_forms(void)
+{
+	static const char *doc =
+		"clusters: [{name: c, cluster: {server: 'https://k.example', "
+		"proxy-url: 'http://puser:ppass-Unit-66@proxy.example:3128'}}]\n"
+		"users: [{name: u, user: {username: admin, password: pw-Basic-Unit-55}}]\n"
+		"contexts: [{name: a, context: {cluster: c, user: u}}]\n"
+		"current-context: a\n";
+	struct config cfg;
+	struct kube_target t;
+	struct error err = ERROR_INIT;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.kubeconfig = (char *)doc;
+	is_int(kubeconfig_load(&t, &cfg, &err), 0, "basic auth and a proxy with credentials (%s)", err.msg);
+	/* base64("admin:pw-Basic-Unit-55") and base64("puser:ppass-Unit-66") */
+	ok(log_has_secret("Authorization: Basic YWRtaW46cHctQmFzaWMtVW5pdC01NQ=="),
+	   "the basic-auth pair is masked in its base64 form");
+	ok(log_has_secret("Proxy-Authorization: Basic cHVzZXI6cHBhc3MtVW5pdC02Ng=="),
+	   "the proxy's credentials are masked in their base64 form");
+	kube_target_dispose(&t);
+}
+
 int
 main(void)
 {
@@ -574,6 +599,7 @@ main(void)
 	test_kubeconfig__base64();
 	test_kubeconfig__files();
 	test_kubeconfig__overrides();
+	test_kubeconfig__basic_forms();
 	log_secrets_dispose();
 	return tap_done();
 }
