@@ -28,7 +28,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         gcc libc6-dev meson ninja-build pkg-config \
-        libcurl4-openssl-dev libjson-c-dev libgit2-dev libyaml-dev ca-certificates \
+        libcurl4-openssl-dev libjson-c-dev libgit2-dev libyaml-dev libssl-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 # Only what the build needs (see .dockerignore).  `meson_option[s].txt` is a glob so the

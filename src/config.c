@@ -50,7 +50,8 @@ static input_parse_fn parse_string, parse_header_secret, parse_url, parse_url_op
 	parse_retries, parse_token_path_field, parse_endpoints_field, parse_fraction_field,
 	parse_policy3, parse_policy2, parse_list_field, parse_revision, parse_slack_notify,
 	parse_promql, parse_kubeconfig, parse_pem, parse_audience, parse_production, parse_headers_field,
-	parse_increase_error_rate, parse_increase_latency, parse_time_field, parse_metrics_field;
+	parse_increase_error_rate, parse_increase_latency, parse_time_field, parse_metrics_field, parse_webhook_on,
+	parse_managed_rollback;
 
 #define F(x) offsetof(struct config, x)
 
@@ -109,6 +110,13 @@ static const struct input_spec inputs[] = {
 	{ "issue-labels",       "deployment-failure,rollback", parse_list_field,    F(issue_labels),           INPUT_EMPTY_OK },
 	{ "slack-webhook-url",  "",                         parse_url_opt,          F(slack_webhook_url),      INPUT_SECRET | INPUT_URL },
 	{ "slack-notify",       "failure",                  parse_slack_notify,     F(slack_notify),           0 },
+	{ "close-on-recovery",  "true",                     parse_bool_field,       F(close_on_recovery),      0 },
+	{ "pagerduty-routing-key", "",                      parse_string,           F(pagerduty_routing_key),  INPUT_SECRET },
+	{ "pagerduty-events-url", "https://events.pagerduty.com/v2/enqueue", parse_url_opt, F(pagerduty_events_url), 0 },
+	{ "webhook-url",        "",                         parse_url_opt,          F(webhook_url),            INPUT_SECRET },
+	{ "webhook-secret",     "",                         parse_string,           F(webhook_secret),         INPUT_SECRET },
+	{ "webhook-on",         "failure",                  parse_webhook_on,       F(webhook_on),             0 },
+	{ "managed-rollback",   "warn",                     parse_managed_rollback, F(managed_rollback),       0 },
 };
 
 #undef F
@@ -496,6 +504,90 @@ config_parse_list(char ***out, const char *s, struct error *err)
 	return 0;
 }
 
+int
+config_parse_workload(const char **kind_out, const char **name_out, const char *item, struct error *err)
+{
+	static const struct {
+		const char *word;
+		const char *kind;
+	} kinds[] = {
+		{ "deployment", "deployment" },   { "deployments", "deployment" },   { "deploy", "deployment" },
+		{ "statefulset", "statefulset" }, { "statefulsets", "statefulset" }, { "sts", "statefulset" },
+		{ "daemonset", "daemonset" },     { "daemonsets", "daemonset" },     { "ds", "daemonset" },
+		{ "deployment.apps", "deployment" }, { "statefulset.apps", "statefulset" },
+		{ "daemonset.apps", "daemonset" },
+	};
+	const char *slash = strchr(item, '/');
+	size_t i, n;
+
+	if (slash == NULL) {
+		*kind_out = "deployment";
+		*name_out = item;
+		return 0;
+	}
+	n = (size_t)(slash - item);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strlen(kinds[i].word) == n && strncasecmp(item, kinds[i].word, n) == 0) {
+			*kind_out = kinds[i].kind;
+			*name_out = slash + 1;
+			return 0;
+		}
+	}
+	return error_set(err, ERR_CONFIG,
+			 "unknown kind '%.*s' (expected deployment, statefulset or daemonset, or deploy, sts, ds)",
+			 (int)(n > 40 ? 40 : n), item);
+}
+
+static void quote_value(struct buf *b, const char *value);
+
+/* "sts/db" items into names and kinds; the same workload named twice counts once */
+static int
+workloads_split(struct config *cfg, struct error *err)
+{
+	char **names = NULL;
+	const char **kinds;
+	size_t i, j, n = strv_len(cfg->deployments), m = 0;
+
+	kinds = xcalloc(n + 1, sizeof(*kinds));
+	for (i = 0; i < n; i++) {
+		const char *kind, *name;
+		struct error sub = ERROR_INIT;
+		bool dup = false;
+		if (config_parse_workload(&kind, &name, cfg->deployments[i], &sub) < 0) {
+			struct buf b = BUF_INIT;
+			quote_value(&b, cfg->deployments[i]);
+			(void)error_set(err, ERR_CONFIG, "invalid input 'deployment': %s in '%s'", sub.msg, buf_str(&b));
+			buf_dispose(&b);
+			strv_free(names);
+			free(kinds);
+			return ERR_CONFIG;
+		}
+		if (name[0] == '\0') {
+			struct buf b = BUF_INIT;
+			quote_value(&b, cfg->deployments[i]);
+			(void)error_set(err, ERR_CONFIG,
+					"invalid input 'deployment': expected Kubernetes names after the kind, got '%s'",
+					buf_str(&b));
+			buf_dispose(&b);
+			strv_free(names);
+			free(kinds);
+			return ERR_CONFIG;
+		}
+		for (j = 0; j < m; j++) {
+			dup = dup || (kinds[j] == kind && strcmp(names[j], name) == 0);
+		}
+		if (!dup) {
+			strv_push(&names, xstrdup(name));
+			kinds[m++] = kind;
+		}
+	}
+	strv_free(cfg->deployments);
+	free(cfg->workload_kinds);
+	cfg->deployments = names;
+	cfg->workload_kinds = kinds;
+	return 0;
+}
+
 /* ---- table parsers: value is trimmed and may be empty ("not set") ---- */
 
 static int
@@ -799,6 +891,34 @@ parse_slack_notify(struct config *cfg, void *field, const char *value, struct er
 		*(enum slack_notify *)field = SLACK_NOTIFY_ALWAYS;
 	} else {
 		return error_set(err, ERR_CONFIG, "expected failure or always");
+	}
+	return 0;
+}
+
+static int
+parse_webhook_on(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	if (strcmp(value, "failure") == 0) {
+		*(enum webhook_on *)field = WEBHOOK_ON_FAILURE;
+	} else if (strcmp(value, "always") == 0) {
+		*(enum webhook_on *)field = WEBHOOK_ON_ALWAYS;
+	} else {
+		return error_set(err, ERR_CONFIG, "expected failure or always");
+	}
+	return 0;
+}
+
+static int
+parse_managed_rollback(struct config *cfg, void *field, const char *value, struct error *err)
+{
+	(void)cfg;
+	if (strcmp(value, "warn") == 0) {
+		*(enum managed_rollback *)field = MANAGED_ROLLBACK_WARN;
+	} else if (strcmp(value, "skip") == 0) {
+		*(enum managed_rollback *)field = MANAGED_ROLLBACK_SKIP;
+	} else {
+		return error_set(err, ERR_CONFIG, "expected warn or skip");
 	}
 	return 0;
 }
@@ -1575,6 +1695,9 @@ check_relations(struct config *cfg, struct error *err)
 				 "invalid input 'monitor-interval': longer than 'monitor-duration' "
 				 "(nothing would be sampled)");
 	}
+	if (cfg->webhook_secret != NULL && cfg->webhook_url == NULL) {
+		return error_set(err, ERR_CONFIG, "invalid input 'webhook-secret': set while 'webhook-url' is empty (nothing would be signed)");
+	}
 	if (kube_inputs_check(cfg, err) < 0) {
 		return ERR_CONFIG;
 	}
@@ -1582,6 +1705,9 @@ check_relations(struct config *cfg, struct error *err)
 		return error_set(err, ERR_CONFIG,
 				 "invalid input 'deployment': expected at least one Deployment "
 				 "name when 'rollback' is true");
+	}
+	if (workloads_split(cfg, err) < 0) {
+		return ERR_CONFIG;
 	}
 	for (i = 0; cfg->deployments != NULL && cfg->deployments[i] != NULL; i++) {
 		if (check_k8s_name("deployment", cfg->deployments[i], true, 253,
@@ -1682,9 +1808,14 @@ config_dispose(struct config *cfg)
 	free(cfg->ca_cert.data);
 	free(cfg->namespace);
 	strv_free(cfg->deployments);
+	free(cfg->workload_kinds);
 	secret_free(cfg->github_token);
 	strv_free(cfg->issue_labels);
 	secret_free(cfg->slack_webhook_url);
+	secret_free(cfg->pagerduty_routing_key);
+	free(cfg->pagerduty_events_url);
+	secret_free(cfg->webhook_url);
+	secret_free(cfg->webhook_secret);
 	context_dispose(&cfg->ctx);
 	memset(cfg, 0, sizeof(*cfg));
 }

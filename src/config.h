@@ -34,6 +34,16 @@ enum slack_notify {
 	SLACK_NOTIFY_ALWAYS,
 };
 
+enum webhook_on {
+	WEBHOOK_ON_FAILURE,   /* every result but passed, and recovered */
+	WEBHOOK_ON_ALWAYS,
+};
+
+enum managed_rollback {
+	MANAGED_ROLLBACK_WARN, /* roll back and say the controller may revert it */
+	MANAGED_ROLLBACK_SKIP, /* leave a managed workload alone: the result is failed */
+};
+
 /* expected statuses: a code (200) or a class (2 for "2xx"); none means any 2xx */
 struct status_set {
 	int codes[16];
@@ -136,7 +146,8 @@ struct config {
 	struct pem kube_ca;       /* CA of kube_server */
 	char *kube_oidc_audience; /* GitHub OIDC token for this audience as the bearer token */
 	char *namespace;
-	char **deployments;
+	char **deployments;            /* workload names, in input order */
+	const char **workload_kinds;   /* per name: "deployment", "statefulset" or "daemonset" (static) */
 	long to_revision; /* 0: previous */
 	int64_t rollback_timeout_ms;
 
@@ -146,6 +157,13 @@ struct config {
 	char **issue_labels;
 	char *slack_webhook_url;
 	enum slack_notify slack_notify;
+	bool close_on_recovery;
+	char *pagerduty_routing_key;
+	char *pagerduty_events_url;
+	char *webhook_url;
+	char *webhook_secret;
+	enum webhook_on webhook_on;
+	enum managed_rollback managed_rollback;
 
 	struct run_context ctx;
 };
@@ -176,6 +194,12 @@ int config_parse_endpoints(struct endpoint **out, size_t *n_out, const char *s, 
 int config_parse_token_path(char ***out, const char *s, struct error *err);
 int config_parse_status_set(struct status_set *out, const char *s, struct error *err);
 int config_parse_list(char ***out, const char *s, struct error *err);
+/*
+ * a workload item: "NAME" (a Deployment) or "KIND/NAME" with KIND deployment, statefulset, daemonset
+ * (any case; plurals and deploy, sts, ds too). *kind_out is static, *name_out points into item.
+ * Returns 0 or ERR_CONFIG naming the unknown kind
+ */
+int config_parse_workload(const char **kind_out, const char **name_out, const char *item, struct error *err);
 int config_parse_headers(char ***out, const char *s, struct error *err);
 int config_parse_time(int64_t *out_s, const char *s, struct error *err);
 /*

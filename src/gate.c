@@ -121,8 +121,10 @@ gate_result_decide(const struct gate *g)
 		return GATE_FAILED; /* rollback: false */
 	case ROLLBACK_DONE:
 		return GATE_ROLLED_BACK;
-	case ROLLBACK_DRY_RUN:
 	case ROLLBACK_SKIPPED:
+		/* managed-rollback: skip is a choice, not a rollback that failed (issue 16 §4) */
+		return g->rollback.managed_skip ? GATE_FAILED : GATE_ROLLBACK_FAILED;
+	case ROLLBACK_DRY_RUN:
 	case ROLLBACK_FAILED:
 	default:
 		return GATE_ROLLBACK_FAILED;

@@ -749,6 +749,7 @@ http_request_dispose(struct http_request *req)
 	req->state = HTTP_PENDING;
 	req->attempts = 0;
 	req->transport = TRANSPORT_OK;
+	req->certificate_rejected = false;
 }
 
 static size_t
@@ -1170,7 +1171,7 @@ classify(CURLcode rc, const struct req_priv *p)
  * A TLS failure names the server and what failed, in words a user can act on; OpenSSL's verify
  * result (X509_V_ERR_*) says which, libcurl's message stays in brackets.
  */
-static void
+static bool
 tls_error(struct error *err, struct http *h, const struct http_request *req, long verify, const char *detail)
 {
 	struct http_url u;
@@ -1230,6 +1231,7 @@ tls_error(struct error *err, struct http *h, const struct http_request *req, lon
 	}
 	free(where);
 	http_url_dispose(&u);
+	return cause != NULL;
 }
 
 /* a reply arrived: its status, content type, HTTP version and Retry-After */
@@ -1285,7 +1287,7 @@ describe_failure(struct http_request *req, struct req_priv *p, CURLcode rc)
 	} else if (req->transport == TRANSPORT_TLS) {
 		long verify = 0;
 		(void)curl_easy_getinfo(p->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
-		tls_error(&req->err, p->batch->h, req, verify, detail);
+		req->certificate_rejected = tls_error(&req->err, p->batch->h, req, verify, detail);
 	} else {
 		(void)error_set(&req->err, code, "%s: %s", transport_outcome_name(req->transport), detail);
 	}
@@ -1327,6 +1329,7 @@ finish_attempt(struct http_batch *b, struct http_request *req, CURLcode rc)
 
 	(void)curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
 	req->transport = classify(rc, p);
+	req->certificate_rejected = false;
 	if (req->transport == TRANSPORT_OK) {
 		read_reply(req, p, status);
 	} else {

@@ -98,6 +98,7 @@ struct http_request {
 	struct http_response resp;
 	enum transport_outcome transport;
 	struct error err;          /* why no usable response arrived (transport != OK) */
+	bool certificate_rejected; /* TLS: the server's certificate did not verify (not a glitch) */
 	int attempts;
 	int64_t started_ms;        /* monotonic, first attempt */
 	int64_t elapsed_ms;        /* first attempt to final outcome */

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "digest.h"
+#include "incident.h"
 #include "gate.h"
 #include "log.h"
 #include "markdown.h"
@@ -21,130 +23,30 @@
 #define MAX_LISTED_CHECKS 100
 #define MAX_LISTED_DEPLOYMENTS 20
 
-/* --- SHA-256 (FIPS 180-4), for the fingerprint only --------------------------------------- */
-
-struct sha256 {
-	uint32_t h[8];
-	uint64_t len;
-	unsigned char block[64];
-	size_t used;
-};
-
-static const uint32_t sha256_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void
-sha256_block(struct sha256 *s, const unsigned char *p)
-{
-	/* zeroed only for -fanalyzer, which cannot follow the message schedule */
-	uint32_t w[64] = { 0 }, a, b, c, d, e, f, g, h;
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-		       (uint32_t)p[4 * i + 3];
-	}
-	for (i = 16; i < 64; i++) {
-		uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-	}
-	a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
-	e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
-	for (i = 0; i < 64; i++) {
-		uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
-		uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-		h = g, g = f, f = e, e = d + t1;
-		d = c, c = b, b = a, a = t1 + t2;
-	}
-	s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d;
-	s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
-}
-
-static void
-sha256_init(struct sha256 *s)
-{
-	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-	memset(s, 0, sizeof(*s));
-	memcpy(s->h, iv, sizeof(iv));
-}
-
-static void
-sha256_update(struct sha256 *s, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	s->len += n;
-	while (n > 0) {
-		size_t take = 64 - s->used < n ? 64 - s->used : n;
-		memcpy(s->block + s->used, p, take);
-		s->used += take;
-		p += take;
-		n -= take;
-		if (s->used == 64) {
-			sha256_block(s, s->block);
-			s->used = 0;
-		}
-	}
-}
-
-static void
-sha256_final(struct sha256 *s, unsigned char out[32])
-{
-	uint64_t bits = s->len * 8;
-	unsigned char pad = 0x80, zero = 0, len_be[8];
-	int i;
-
-	sha256_update(s, &pad, 1);
-	while (s->used != 56) {
-		sha256_update(s, &zero, 1);
-	}
-	for (i = 0; i < 8; i++) {
-		len_be[i] = (unsigned char)(bits >> (56 - 8 * i));
-	}
-	sha256_update(s, len_be, 8);
-	for (i = 0; i < 32; i++) {
-		out[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
-	}
-}
-
 void
 issue_fingerprint(char out[ISSUE_FINGERPRINT_HEX + 1], const char *environment, const char *deployment,
 		  const char *sha)
 {
-	static const char hex[] = "0123456789abcdef";
-	const char *parts[3];
-	unsigned char digest[32];
-	struct sha256 s;
-	size_t i;
+	static const char tag[] = "atom-safety/1";
+	const void *parts[7];
+	size_t lens[7], i, n = 0;
+	const char *fields[3];
+	unsigned char digest[DIGEST_SHA256_LEN];
 
-	parts[0] = environment != NULL ? environment : "";
-	parts[1] = deployment != NULL ? deployment : "";
-	parts[2] = sha != NULL ? sha : "";
-	sha256_init(&s);
-	sha256_update(&s, "atom-safety/1", 13);
-	/* NUL-separated: ("ab", "c") and ("a", "bc") must not collide */
+	fields[0] = environment != NULL ? environment : "";
+	fields[1] = deployment != NULL ? deployment : "";
+	fields[2] = sha != NULL ? sha : "";
+	parts[n] = tag;
+	lens[n++] = sizeof(tag) - 1;
+	/* NUL-separated: ("ab", "c") and ("a", "bc") must not collide; the same bytes as version 1 */
 	for (i = 0; i < 3; i++) {
-		sha256_update(&s, "", 1);
-		sha256_update(&s, parts[i], strlen(parts[i]));
+		parts[n] = "";
+		lens[n++] = 1;
+		parts[n] = fields[i];
+		lens[n++] = strlen(fields[i]);
 	}
-	sha256_final(&s, digest);
-	for (i = 0; i < ISSUE_FINGERPRINT_HEX / 2; i++) {
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 15];
-	}
-	out[ISSUE_FINGERPRINT_HEX] = '\0';
+	digest_sha256_parts(digest, parts, lens, n);
+	digest_hex(out, digest, ISSUE_FINGERPRINT_HEX / 2);
 }
 
 /* --- small helpers ------------------------------------------------------------------------ */
@@ -223,9 +125,9 @@ deployment_namespace(const struct gate *g, const char *deployment)
 }
 
 static void
-kubectl(struct buf *b, const char *verb, const char *deployment, const char *ns, const char *tail)
+kubectl(struct buf *b, const char *verb, const char *kind, const char *deployment, const char *ns, const char *tail)
 {
-	char *ref = xasprintf("deployment/%s", deployment);
+	char *ref = xasprintf("%s/%s", kind, deployment);
 
 	buf_printf(b, "kubectl %s ", verb);
 	shell_word(b, ref);
@@ -246,26 +148,13 @@ rolled_back(const struct gate *g)
 
 /* --- the issue body ----------------------------------------------------------------------- */
 
+/* the commit row (linked short SHA and subject), its author and its time */
 static void
-render_facts(struct buf *b, const struct gate *g)
+render_commit_rows(struct buf *b, const struct gate *g)
 {
-	const struct config *cfg = g->cfg;
 	char *commit_url = gate_commit_url(g);
-	char *run_url = gate_run_url(g);
 
-	buf_puts(b, "| | |\n|---|---|\n| Result | ");
-	md_code(b, gate_result_name(g->result));
-	if (cfg->dry_run) {
-		buf_puts(b, " (dry run: nothing was changed)");
-	}
-	buf_puts(b, " |\n| Environment | ");
-	md_escape(b, cfg->environment);
-	buf_puts(b, cfg->production ? " (production limits)" : " (staging limits)");
-	buf_puts(b, " |\n| Service | ");
-	md_code(b, cfg->url);
-	buf_puts(b, " |\n| Deployment | ");
-	md_code(b, gate_first_deployment(g));
-	buf_puts(b, " |\n| Commit | ");
+	buf_puts(b, "| Commit | ");
 	if (g->commit.sha != NULL) {
 		if (commit_url != NULL) {
 			buf_puts(b, "[");
@@ -300,6 +189,16 @@ render_facts(struct buf *b, const struct gate *g)
 		time_format_utc(t, sizeof(t), g->commit.time * 1000);
 		buf_printf(b, "| Committed | %s |\n", t);
 	}
+	free(commit_url);
+}
+
+/* the ref, the workflow run and who started it */
+static void
+render_run_rows(struct buf *b, const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+	char *run_url = gate_run_url(g);
+
 	if (cfg->ctx.ref_name != NULL) {
 		buf_puts(b, "| Ref | ");
 		md_code(b, cfg->ctx.ref_name);
@@ -316,9 +215,30 @@ render_facts(struct buf *b, const struct gate *g)
 		md_escape(b, cfg->ctx.actor);
 		buf_puts(b, " |\n");
 	}
-	buf_puts(b, "\n");
-	free(commit_url);
 	free(run_url);
+}
+
+static void
+render_facts(struct buf *b, const struct gate *g)
+{
+	const struct config *cfg = g->cfg;
+
+	buf_puts(b, "| | |\n|---|---|\n| Result | ");
+	md_code(b, gate_result_name(g->result));
+	if (cfg->dry_run) {
+		buf_puts(b, " (dry run: nothing was changed)");
+	}
+	buf_puts(b, " |\n| Environment | ");
+	md_escape(b, cfg->environment);
+	buf_puts(b, cfg->production ? " (production limits)" : " (staging limits)");
+	buf_puts(b, " |\n| Service | ");
+	md_code(b, cfg->url);
+	buf_puts(b, " |\n| Deployment | ");
+	md_code(b, gate_first_deployment(g));
+	buf_puts(b, " |\n");
+	render_commit_rows(b, g);
+	render_run_rows(b, g);
+	buf_puts(b, "\n");
 }
 
 static void
@@ -403,54 +323,90 @@ render_metrics(struct buf *b, const struct gate *g)
 	buf_puts(b, "\n");
 }
 
+/* workloads a GitOps controller or Helm manages: our undo may be reverted, or was not sent */
 static void
-render_rollback(struct buf *b, const struct gate *g)
+render_managers(struct buf *b, const struct gate *g)
 {
-	char *line = gate_rollback_line(g);
+	struct buf cmds = BUF_INIT;
 	size_t i;
-	bool recovery = false;
 
-	buf_puts(b, "### Rollback\n\n");
-	md_escape(b, line);
-	buf_puts(b, "\n\n");
-	free(line);
-	if (g->rollback.n > 0) {
-		buf_puts(b, "| Deployment | Namespace | Outcome | Revision | Images | Detail |\n|---|---|---|---|---|---|\n");
-		for (i = 0; i < g->rollback.n && i < MAX_LISTED_DEPLOYMENTS; i++) {
-			const struct rollback_entry *e = &g->rollback.items[i];
-			buf_puts(b, "| ");
-			md_code(b, e->deployment != NULL ? e->deployment : "?");
-			buf_puts(b, " | ");
-			md_code(b, e->namespace != NULL ? e->namespace : "?");
-			buf_printf(b, " | %s | ", rollback_outcome_words(e->outcome));
-			if (e->revision_before > 0) {
-				buf_printf(b, "%ld -> ", e->revision_before);
-				if (e->revision_after > 0) {
-					buf_printf(b, "%ld", e->revision_after);
-				} else {
-					buf_puts(b, "unchanged");
-				}
-				if (e->revision_target > 0) {
-					buf_printf(b, " (restores %ld)", e->revision_target);
-				}
-			}
-			buf_puts(b, " | ");
-			if (e->images_before != NULL) {
-				md_code(b, e->images_before);
-				buf_puts(b, " -> ");
-				md_code(b, e->images_after != NULL ? e->images_after : "unchanged");
-			}
-			buf_puts(b, " | ");
-			md_escape(b, e->detail != NULL ? e->detail : "");
-			if (e->rollout_ms >= 0) {
-				char d[32];
-				duration_format(d, sizeof(d), e->rollout_ms);
-				buf_printf(b, "%s(rolled out in %s)", e->detail != NULL ? " " : "", d);
-			}
-			buf_puts(b, " |\n");
+	for (i = 0; i < g->rollback.n && i < MAX_LISTED_DEPLOYMENTS; i++) {
+		const struct rollback_entry *e = &g->rollback.items[i];
+		char *who, *cmd;
+		if (e->manager.kind == MANAGER_NONE) {
+			continue;
 		}
+		who = manager_describe(&e->manager);
+		buf_puts(b, "- ");
+		md_code(b, e->deployment != NULL ? e->deployment : "?");
+		buf_puts(b, " is managed by ");
+		md_escape(b, who);
+		buf_puts(b, " (");
+		md_escape(b, e->manager.via);
+		buf_puts(b, e->managed_skipped ? "): **not rolled back** (managed-rollback: skip).\n"
+					       : "): the controller may revert the rollback; roll back at the source.\n");
+		cmd = manager_command(&e->manager, g->commit.sha);
+		buf_printf(&cmds, "%s\n", cmd);
+		free(cmd);
+		free(who);
+	}
+	if (cmds.len > 0) {
+		buf_puts(b, "\nWhat to run instead, at the source of truth:\n\n");
+		fence(b, "sh", buf_str(&cmds));
 		buf_puts(b, "\n");
 	}
+	buf_dispose(&cmds);
+}
+
+/* one workload of the rollback table: what it ran, what it runs now, what happened */
+static void
+render_rollback_row(struct buf *b, const struct rollback_entry *e)
+{
+	buf_puts(b, "| ");
+	if (e->kind != NULL && strcmp(e->kind, "deployment") != 0) {
+		char *ref = xasprintf("%s/%s", e->kind, e->deployment != NULL ? e->deployment : "?");
+		md_code(b, ref);
+		free(ref);
+	} else {
+		md_code(b, e->deployment != NULL ? e->deployment : "?");
+	}
+	buf_puts(b, " | ");
+	md_code(b, e->namespace != NULL ? e->namespace : "?");
+	buf_printf(b, " | %s | ", rollback_outcome_words(e->outcome));
+	if (e->revision_before > 0) {
+		buf_printf(b, "%ld -> ", e->revision_before);
+		if (e->revision_after > 0) {
+			buf_printf(b, "%ld", e->revision_after);
+		} else {
+			buf_puts(b, "unchanged");
+		}
+		if (e->revision_target > 0) {
+			buf_printf(b, " (restores %ld)", e->revision_target);
+		}
+	}
+	buf_puts(b, " | ");
+	if (e->images_before != NULL) {
+		md_code(b, e->images_before);
+		buf_puts(b, " -> ");
+		md_code(b, e->images_after != NULL ? e->images_after : "unchanged");
+	}
+	buf_puts(b, " | ");
+	md_escape(b, e->detail != NULL ? e->detail : "");
+	if (e->rollout_ms >= 0) {
+		char d[32];
+		duration_format(d, sizeof(d), e->rollout_ms);
+		buf_printf(b, "%s(rolled out in %s)", e->detail != NULL ? " " : "", d);
+	}
+	buf_puts(b, " |\n");
+}
+
+/* the recovery checks, which judge the rollback rather than the release */
+static void
+render_recovery(struct buf *b, const struct gate *g)
+{
+	bool recovery = false;
+	size_t i;
+
 	for (i = 0; i < g->checks.n; i++) {
 		const struct check_result *r = g->checks.items[i];
 		if (r->phase != PHASE_RECOVERY) {
@@ -472,6 +428,27 @@ render_rollback(struct buf *b, const struct gate *g)
 }
 
 static void
+render_rollback(struct buf *b, const struct gate *g)
+{
+	char *line = gate_rollback_line(g);
+	size_t i;
+
+	buf_puts(b, "### Rollback\n\n");
+	md_escape(b, line);
+	buf_puts(b, "\n\n");
+	free(line);
+	if (g->rollback.n > 0) {
+		buf_puts(b, "| Deployment | Namespace | Outcome | Revision | Images | Detail |\n|---|---|---|---|---|---|\n");
+		for (i = 0; i < g->rollback.n && i < MAX_LISTED_DEPLOYMENTS; i++) {
+			render_rollback_row(b, &g->rollback.items[i]);
+		}
+		buf_puts(b, "\n");
+	}
+	render_managers(b, g);
+	render_recovery(b, g);
+}
+
+static void
 render_investigate(struct buf *b, const struct gate *g)
 {
 	const struct config *cfg = g->cfg;
@@ -482,11 +459,12 @@ render_investigate(struct buf *b, const struct gate *g)
 	buf_puts(b, "Revisions, the one running now, and the last hour of logs:\n\n");
 	for (i = 0; cfg->deployments != NULL && cfg->deployments[i] != NULL && i < MAX_LISTED_DEPLOYMENTS; i++) {
 		const char *d = cfg->deployments[i];
+		const char *kind = cfg->workload_kinds != NULL ? cfg->workload_kinds[i] : "deployment";
 		const char *ns = deployment_namespace(g, d);
-		kubectl(&cmds, "rollout history", d, ns, "");
-		kubectl(&cmds, "logs", d, ns, " --since=1h");
+		kubectl(&cmds, "rollout history", kind, d, ns, "");
+		kubectl(&cmds, "logs", kind, d, ns, " --since=1h");
 		if (!rolled_back(g) && !cfg->dry_run) {
-			kubectl(&cmds, "rollout undo", d, ns, "   # not rolled back automatically: by hand, if needed");
+			kubectl(&cmds, "rollout undo", kind, d, ns, "   # not rolled back automatically: by hand, if needed");
 		}
 	}
 	if (cmds.len == 0) {
@@ -509,7 +487,7 @@ render_investigate(struct buf *b, const struct gate *g)
 }
 
 static void
-render_body(struct buf *b, const struct gate *g, const char *marker, bool comment)
+render_body(struct buf *b, const struct gate *g, const char *marker, const char *scope_marker, bool comment)
 {
 	const struct config *cfg = g->cfg;
 	char *commit_url = gate_commit_url(g);
@@ -518,7 +496,7 @@ render_body(struct buf *b, const struct gate *g, const char *marker, bool commen
 
 	if (!comment) {
 		/* first, so that no cut can lose it */
-		buf_printf(b, "%s\n", marker);
+		buf_printf(b, "%s\n%s\n", marker, scope_marker);
 		buf_printf(b, "## Deployment %s: ", gate_result_words(g->result));
 	} else {
 		buf_puts(b, "## Failed again: ");
@@ -686,11 +664,12 @@ issue_draft_build(struct issue_draft *out, const struct gate *g)
 	memset(out, 0, sizeof(*out));
 	issue_fingerprint(out->fingerprint, g->cfg->environment, gate_first_deployment(g), g->commit.sha);
 	out->marker = xasprintf("%s%s -->", ISSUE_MARKER_PREFIX, out->fingerprint);
+	out->scope_marker = incident_marker(g);
 	out->title = issue_title(g);
-	render_body(&b, g, out->marker, false);
+	render_body(&b, g, out->marker, out->scope_marker, false);
 	out->body = finish_body(&b);
 	buf_reset(&b);
-	render_body(&b, g, out->marker, true);
+	render_body(&b, g, out->marker, out->scope_marker, true);
 	out->comment = finish_body(&b);
 	buf_dispose(&b);
 }
@@ -702,5 +681,6 @@ issue_draft_dispose(struct issue_draft *d)
 	free(d->body);
 	free(d->comment);
 	free(d->marker);
+	free(d->scope_marker);
 	memset(d, 0, sizeof(*d));
 }

@@ -24,7 +24,8 @@ struct issue_draft {
 	char *title;
 	char *body;       /* for a new issue: starts with the marker */
 	char *comment;    /* for a re-run on an existing issue */
-	char *marker;     /* "<!-- atom-safety:fingerprint=<hex> -->" */
+	char *marker;     /* "<!-- atom-safety:fingerprint=<hex> -->": finds re-runs (version 1, kept) */
+	char *scope_marker; /* "<!-- atom-safety:incident=2 scope=<hex> -->": finds it on recovery */
 	char fingerprint[ISSUE_FINGERPRINT_HEX + 1];
 };
 

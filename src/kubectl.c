@@ -413,6 +413,7 @@ kubectl_undo_plan_dispose(struct kubectl_undo_plan *p)
 	free(p->images_target);
 	free(p->patch);
 	free(p->message);
+	free(p->resource_version);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -745,4 +746,291 @@ kubectl_deployment_rollout_judge(const struct kubectl_deployment_status *r, char
 	}
 	(void)snprintf(msg, size, "waiting for the deployment spec update to be observed");
 	return KUBECTL_ROLLOUT_WAITING;
+}
+
+/* ---- StatefulSet and DaemonSet: ControllerRevisions ---- */
+
+long
+kubectl_controller_revision(struct json_object *revision)
+{
+	int64_t v;
+
+	if (!jsonh_get_int(&v, revision, "revision") || v < 0 || v > (int64_t)LONG_MAX) {
+		return -1;
+	}
+	return (long)v;
+}
+
+static int
+cmp_revision(const void *pa, const void *pb)
+{
+	long a = kubectl_controller_revision(*(struct json_object *const *)pa);
+	long b = kubectl_controller_revision(*(struct json_object *const *)pb);
+
+	return a < b ? -1 : a > b;
+}
+
+/* history.go controlledHistory: the revisions controlled by the object, by revision ascending */
+static size_t
+revision_history(struct json_object **cands, struct json_object *items, const char *uid)
+{
+	size_t i, n = items != NULL ? json_object_array_length(items) : 0, nc = 0;
+
+	for (i = 0; i < n; i++) {
+		struct json_object *cr = json_object_array_get_idx(items, i);
+		if (cr == NULL || !json_object_is_type(cr, json_type_object) ||
+		    !kubectl_controlled_by(cr, uid) || kubectl_controller_revision(cr) < 0) {
+			continue;
+		}
+		cands[nc++] = cr;
+	}
+	/* sort.Sort is not stable either; revisions do not tie in a real history */
+	qsort(cands, nc, sizeof(*cands), cmp_revision);
+	return nc;
+}
+
+/* the pod template a revision's data restores, without the "$patch" directive; caller puts */
+static struct json_object *
+revision_template(struct json_object *cr)
+{
+	struct json_object *t = jsonh_member(jsonh_member(jsonh_member(cr, "data"), "spec"), "template");
+	struct json_object *copy = NULL;
+
+	if (t == NULL || !json_object_is_type(t, json_type_object)) {
+		return NULL;
+	}
+	if (json_object_deep_copy(t, &copy, NULL) != 0) {
+		return NULL;
+	}
+	json_object_object_del(copy, "$patch");
+	return copy;
+}
+
+char *
+kubectl_patch_with_resource_version(const char *patch, const char *rv)
+{
+	struct json_object *doc = NULL, *md;
+	char *out;
+
+	if (jsonh_parse(&doc, patch, strlen(patch), NULL) < 0 ||
+	    !json_object_is_type(doc, json_type_object)) {
+		json_object_put(doc);
+		return NULL;
+	}
+	md = jsonh_member(doc, "metadata");
+	if (md == NULL || !json_object_is_type(md, json_type_object)) {
+		md = json_object_new_object();
+		jsonh_add(doc, "metadata", md);
+	}
+	json_object_object_del(md, "resourceVersion");
+	jsonh_add_string(md, "resourceVersion", rv);
+	out = xstrdup(jsonh_to_string(doc, false));
+	json_object_put(doc);
+	return out;
+}
+
+static void
+revision_undo_decide(struct kubectl_undo_plan *out, struct json_object *object, struct json_object *target)
+{
+	struct json_object *live = jsonh_member(jsonh_member(object, "spec"), "template");
+	struct json_object *restored = revision_template(target);
+	struct json_object *data = jsonh_member(target, "data");
+
+	out->revision_target = kubectl_controller_revision(target);
+	out->target_name = xstrdup(jsonh_get_string_or(jsonh_member(target, "metadata"), "name", "?"));
+	out->images_target = restored != NULL ? kubectl_template_images(restored) : xstrdup("?");
+	if (restored != NULL && kubectl_semantic_equal(restored, live)) {
+		out->verdict = KUBECTL_UNDO_MATCHES;
+		out->message = xasprintf("skipped rollback (current template already matches revision %ld)",
+					 out->revision_target);
+	} else if (data == NULL || !json_object_is_type(data, json_type_object) || restored == NULL) {
+		/* the API server would refuse it; kubectl sends it anyway and reports the refusal */
+		out->verdict = KUBECTL_UNDO_NOT_FOUND;
+		out->message = xasprintf("revision %ld (%s) holds no pod template to restore", out->revision_target,
+					 out->target_name);
+	} else {
+		char *raw = xstrdup(jsonh_to_string(data, false));
+		out->verdict = KUBECTL_UNDO_PATCH;
+		out->strategic = true;
+		out->patch = kubectl_patch_with_resource_version(raw, out->resource_version);
+		free(raw);
+		out->message = xasprintf("rolls back to revision %ld", out->revision_target);
+	}
+	json_object_put(restored);
+}
+
+int
+kubectl_revision_undo_plan(struct kubectl_undo_plan *out,
+			   const char *kind,
+			   struct json_object *object,
+			   struct json_object *revisions,
+			   long to_revision,
+			   struct error *err)
+{
+	struct json_object *md = jsonh_member(object, "metadata");
+	struct json_object *template = jsonh_member(jsonh_member(object, "spec"), "template");
+	struct json_object *items = revisions, *target = NULL;
+	struct json_object **cands;
+	const char *name, *uid, *rv;
+	size_t nc, i;
+
+	memset(out, 0, sizeof(*out));
+	name = jsonh_get_string_or(md, "name", NULL);
+	uid = jsonh_get_string_or(md, "uid", NULL);
+	rv = jsonh_get_string_or(md, "resourceVersion", NULL);
+	if (name == NULL || uid == NULL || rv == NULL || template == NULL ||
+	    !json_object_is_type(template, json_type_object)) {
+		return error_set(err, ERR_PARSE,
+				 "the %s lacks metadata.name, metadata.uid, metadata.resourceVersion or spec.template",
+				 kind);
+	}
+	if (items != NULL && json_object_is_type(items, json_type_object)) {
+		items = jsonh_member(items, "items");
+	}
+	if (items != NULL && !json_object_is_type(items, json_type_array)) {
+		return error_set(err, ERR_PARSE, "the ControllerRevision list is not a list");
+	}
+	out->name = xstrdup(name);
+	out->uid = xstrdup(uid);
+	out->resource_version = xstrdup(rv);
+	(void)jsonh_get_int(&out->generation, md, "generation");
+	out->images_current = kubectl_template_images(template);
+
+	cands = xcalloc((items != NULL ? json_object_array_length(items) : 0) + 1, sizeof(*cands));
+	nc = revision_history(cands, items, uid);
+	out->revision_current = nc > 0 ? kubectl_controller_revision(cands[nc - 1]) : 0;
+	if (to_revision == 0) {
+		target = nc >= 2 ? cands[nc - 2] : NULL;
+	} else {
+		for (i = 0; i < nc && target == NULL; i++) {
+			if (kubectl_controller_revision(cands[i]) == to_revision) {
+				target = cands[i];
+			}
+		}
+	}
+	if (target != NULL) {
+		revision_undo_decide(out, object, target);
+	} else if (to_revision > 0) {
+		out->verdict = KUBECTL_UNDO_NOT_FOUND;
+		out->message = xasprintf("unable to find specified revision %ld in history", to_revision);
+	} else {
+		out->verdict = KUBECTL_UNDO_NO_HISTORY;
+		out->message = xstrdup("no last revision to roll back to");
+	}
+	free(cands);
+	return 0;
+}
+
+/* ---- rollout status of every kind ---- */
+
+static int64_t
+get_int_or(struct json_object *obj, const char *key, int64_t dflt)
+{
+	int64_t v;
+
+	return jsonh_get_int(&v, obj, key) ? v : dflt;
+}
+
+static bool
+rolling_update(struct json_object *spec)
+{
+	return strcmp(jsonh_get_string_or(jsonh_member(spec, "updateStrategy"), "type", ""), "RollingUpdate") == 0;
+}
+
+static enum kubectl_rollout_state
+statefulset_judge(struct json_object *sts, char *msg, size_t size)
+{
+	struct json_object *spec = jsonh_member(sts, "spec");
+	struct json_object *status = jsonh_member(sts, "status");
+	struct json_object *ru = jsonh_member(jsonh_member(spec, "updateStrategy"), "rollingUpdate");
+	int64_t generation = get_int_or(jsonh_member(sts, "metadata"), "generation", 0);
+	int64_t observed = get_int_or(status, "observedGeneration", 0);
+	int64_t replicas, partition, updated = get_int_or(status, "updatedReplicas", 0);
+	bool has_replicas = jsonh_get_int(&replicas, spec, "replicas");
+	const char *update_rev = jsonh_get_string_or(status, "updateRevision", "");
+	const char *current_rev = jsonh_get_string_or(status, "currentRevision", "");
+
+	if (!rolling_update(spec)) {
+		(void)snprintf(msg, size, "rollout status is only available for RollingUpdate strategy type");
+		return KUBECTL_ROLLOUT_FAILED;
+	}
+	if (observed == 0 || generation > observed) {
+		(void)snprintf(msg, size, "Waiting for statefulset spec update to be observed");
+		return KUBECTL_ROLLOUT_WAITING;
+	}
+	if (has_replicas && get_int_or(status, "readyReplicas", 0) < replicas) {
+		(void)snprintf(msg, size, "Waiting for %lld pods to be ready",
+			       (long long)(replicas - get_int_or(status, "readyReplicas", 0)));
+		return KUBECTL_ROLLOUT_WAITING;
+	}
+	if (ru != NULL && json_object_is_type(ru, json_type_object)) {
+		if (has_replicas && jsonh_get_int(&partition, ru, "partition") && updated < replicas - partition) {
+			(void)snprintf(msg, size,
+				       "Waiting for partitioned roll out to finish: %lld out of %lld new pods have been updated",
+				       (long long)updated, (long long)(replicas - partition));
+			return KUBECTL_ROLLOUT_WAITING;
+		}
+		(void)snprintf(msg, size, "partitioned roll out complete: %lld new pods have been updated",
+			       (long long)updated);
+		return KUBECTL_ROLLOUT_DONE;
+	}
+	if (strcmp(update_rev, current_rev) != 0) {
+		(void)snprintf(msg, size, "waiting for statefulset rolling update to complete %lld pods at revision %.80s",
+			       (long long)updated, update_rev);
+		return KUBECTL_ROLLOUT_WAITING;
+	}
+	(void)snprintf(msg, size, "statefulset rolling update complete %lld pods at revision %.80s",
+		       (long long)get_int_or(status, "currentReplicas", 0), current_rev);
+	return KUBECTL_ROLLOUT_DONE;
+}
+
+static enum kubectl_rollout_state
+daemonset_judge(struct json_object *ds, char *msg, size_t size)
+{
+	struct json_object *status = jsonh_member(ds, "status");
+	int64_t generation = get_int_or(jsonh_member(ds, "metadata"), "generation", 0);
+	int64_t observed = get_int_or(status, "observedGeneration", 0);
+	int64_t desired = get_int_or(status, "desiredNumberScheduled", 0);
+	int64_t updated = get_int_or(status, "updatedNumberScheduled", 0);
+	int64_t available = get_int_or(status, "numberAvailable", 0);
+
+	if (!rolling_update(jsonh_member(ds, "spec"))) {
+		(void)snprintf(msg, size, "rollout status is only available for RollingUpdate strategy type");
+		return KUBECTL_ROLLOUT_FAILED;
+	}
+	if (generation <= observed) {
+		if (updated < desired) {
+			(void)snprintf(msg, size, "%lld out of %lld new pods have been updated", (long long)updated,
+				       (long long)desired);
+			return KUBECTL_ROLLOUT_WAITING;
+		}
+		if (available < desired) {
+			(void)snprintf(msg, size, "%lld of %lld updated pods are available", (long long)available,
+				       (long long)desired);
+			return KUBECTL_ROLLOUT_WAITING;
+		}
+		(void)snprintf(msg, size, "successfully rolled out");
+		return KUBECTL_ROLLOUT_DONE;
+	}
+	(void)snprintf(msg, size, "Waiting for daemon set spec update to be observed");
+	return KUBECTL_ROLLOUT_WAITING;
+}
+
+enum kubectl_rollout_state
+kubectl_rollout_judge_object(const char *kind, struct json_object *object, char *msg, size_t size,
+			     long *revision_out)
+{
+	*revision_out = 0;
+	if (strcmp(kind, "statefulset") == 0) {
+		return statefulset_judge(object, msg, size);
+	}
+	if (strcmp(kind, "daemonset") == 0) {
+		return daemonset_judge(object, msg, size);
+	}
+	{
+		struct kubectl_deployment_status st;
+		kubectl_deployment_status_read(&st, object);
+		*revision_out = st.revision > 0 ? st.revision : 0;
+		return kubectl_deployment_rollout_judge(&st, msg, size);
+	}
 }

@@ -69,6 +69,10 @@ struct kubectl_undo_plan {
 	char *images_target;
 	char *patch;   /* KUBECTL_UNDO_PATCH: the JSON Patch text, the test operation first */
 	char *message; /* kubectl's words for the verdict */
+	/* StatefulSet and DaemonSet: the patch is a strategic merge patch guarded by these */
+	bool strategic;         /* patch is application/strategic-merge-patch+json */
+	char *resource_version; /* the object's, at planning: the patch's precondition */
+	int64_t generation;     /* the object's spec generation at planning */
 };
 
 void kubectl_undo_plan_dispose(struct kubectl_undo_plan *p);
@@ -117,5 +121,44 @@ void kubectl_deployment_status_read(struct kubectl_deployment_status *out,
 /* rollout_status.go's decision; msg gets its words ("1 of 2 updated replicas are available") */
 enum kubectl_rollout_state
 kubectl_deployment_rollout_judge(const struct kubectl_deployment_status *s, char *msg, size_t size);
+
+/* ---- StatefulSet and DaemonSet: ControllerRevisions ---- */
+
+/* the revision number of a ControllerRevision (its top-level "revision"); -1 when absent or bad */
+long kubectl_controller_revision(struct json_object *revision);
+
+/*
+ * kubectl rollout undo (rollback.go StatefulSetRollbacker, DaemonSetRollbacker) on a StatefulSet
+ * or DaemonSet (kind "statefulset" or "daemonset", for messages) and the ControllerRevisions listed
+ * by its selector (an array or a list): the history is those controlled by it; with to_revision 0
+ * the target is the second-highest revision ("no last revision to roll back to" with fewer than
+ * two), else exactly to_revision. The template already matching the target's data is a skip
+ * (kubectl compares the bytes of the same patch; here the templates, semantically, as for a
+ * Deployment). The patch is the target's data, as kubectl sends it with
+ * application/strategic-merge-patch+json, plus metadata.resourceVersion: the API server takes it as
+ * a precondition, so a patch planned before someone else's release is refused (409) instead of
+ * undoing it. Returns 0 with a verdict, or ERR_PARSE. Dispose *out either way.
+ */
+int kubectl_revision_undo_plan(struct kubectl_undo_plan *out,
+			       const char *kind,
+			       struct json_object *object,
+			       struct json_object *revisions,
+			       long to_revision,
+			       struct error *err);
+
+/* the strategic merge patch text with metadata.resourceVersion set to rv; NULL if not an object */
+char *kubectl_patch_with_resource_version(const char *patch, const char *rv);
+
+/*
+ * rollout_status.go for every kind: kind is "deployment", "statefulset" or "daemonset"; msg gets
+ * kubectl's words ("Waiting for partitioned roll out to finish: 1 out of 3 new pods have been
+ * updated"); *revision_out the Deployment's revision (0 for the other kinds, whose numbers live in
+ * their ControllerRevisions). An OnDelete update strategy is FAILED, as kubectl reports it.
+ */
+enum kubectl_rollout_state kubectl_rollout_judge_object(const char *kind,
+							struct json_object *object,
+							char *msg,
+							size_t size,
+							long *revision_out);
 
 #endif

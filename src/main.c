@@ -238,6 +238,7 @@ run(const struct config *cfg)
 			log_group_begin("Notifications");
 		}
 		(void)notify_run(&g, &err);
+		(void)notify_webhook(&g, exit_code, &err);
 		if (group) {
 			log_group_end();
 		}

@@ -2,6 +2,8 @@
 #ifndef SRC_MESSAGE_H
 #define SRC_MESSAGE_H
 
+#include <stdint.h>
+
 struct gate;
 struct slack_message;
 
@@ -11,5 +13,11 @@ struct slack_message;
  * disposes out with slack_message_dispose.
  */
 void message_slack_build(struct slack_message *out, const struct gate *g);
+/*
+ * The "recovered" message of a passing run that closed open incidents (g->notify.closed_issues):
+ * the scope, commit, author, run, the issues and longest_open_ms (the longest time one was open,
+ * -1 unknown). The caller disposes out
+ */
+void message_slack_recovered(struct slack_message *out, const struct gate *g, int64_t longest_open_ms);
 
 #endif

@@ -3,6 +3,7 @@
 #define SRC_NOTIFY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 
@@ -14,12 +15,23 @@ struct notify_facts {
 	long issue_number;
 	char *issue_action; /* "created", "commented", "failed: …" */
 	char *slack_status; /* "sent", "failed: …", NULL when not attempted */
+	bool recovered;         /* a pass found open incident issues of this scope */
+	long *closed_issues;    /* issues closed because the release recovered */
+	size_t n_closed;
+	char *close_status;     /* "closed #12, #14", "no open incident", "failed: …", NULL */
+	char *pagerduty_status; /* "triggered", "resolved", "failed: …", NULL */
+	char *webhook_status;   /* "sent (event failed, signed)", "failed: …", NULL */
 };
 
 /* true when notify_run() will send or report something (a failed gate, Slack "always") */
 bool notify_wanted(const struct gate *g);
 /* the GitHub issue and the Slack message; failures are warnings in g->notify, never fatal */
 int notify_run(struct gate *g, struct error *err);
+/*
+ * POSTs the JSON report (as report_render() makes it now) to webhook-url when webhook-on says so;
+ * its outcome goes to g->notify.webhook_status, never an error
+ */
+int notify_webhook(struct gate *g, int exit_code, struct error *err);
 /* frees the strings; accepts a zeroed struct */
 void notify_facts_dispose(struct notify_facts *n);
 

@@ -98,6 +98,14 @@ outputs_render(struct buf *out, const struct gate *g, const char *report, const 
 		(void)snprintf(num, sizeof(num), "%ld", g->notify.issue_number);
 	}
 	put(out, "issue-number", num, delim_seed);
+	{
+		struct buf closed = BUF_INIT;
+		for (i = 0; i < g->notify.n_closed; i++) {
+			buf_printf(&closed, "%s%ld", i > 0 ? "," : "", g->notify.closed_issues[i]);
+		}
+		put(out, "closed-issues", buf_str(&closed), delim_seed);
+		buf_dispose(&closed);
+	}
 	free(failed);
 }
 

@@ -68,6 +68,24 @@ outcome_name(enum rollback_outcome o)
 	}
 }
 
+/* who else manages the workload, or null */
+static struct json_object *
+manager_json(const struct manager_info *m, bool skipped)
+{
+	struct json_object *o;
+
+	if (m->kind == MANAGER_NONE) {
+		return NULL;
+	}
+	o = json_object_new_object();
+	jsonh_add_string(o, "kind", manager_kind_name(m->kind));
+	add_opt_string(o, "name", m->name);
+	add_opt_string(o, "namespace", m->namespace);
+	jsonh_add_string(o, "via", m->via);
+	jsonh_add_bool(o, "rollback_skipped", skipped);
+	return o;
+}
+
 static struct json_object *
 rollback_json(const struct gate *g)
 {
@@ -83,6 +101,7 @@ rollback_json(const struct gate *g)
 		const struct rollback_entry *e = &g->rollback.items[i];
 		struct json_object *d = json_object_new_object();
 		add_opt_string(d, "deployment", e->deployment);
+		add_opt_string(d, "kind", e->kind);
 		add_opt_string(d, "namespace", e->namespace);
 		jsonh_add(d, "revision_before", e->revision_before > 0 ? json_object_new_int64(e->revision_before) : NULL);
 		jsonh_add(d, "revision_target", e->revision_target > 0 ? json_object_new_int64(e->revision_target) : NULL);
@@ -94,6 +113,7 @@ rollback_json(const struct gate *g)
 		jsonh_add(d, "failure_to_patch_ms",
 			  e->failure_to_patch_ms >= 0 ? json_object_new_int64(e->failure_to_patch_ms) : NULL);
 		jsonh_add(d, "rollout_ms", e->rollout_ms >= 0 ? json_object_new_int64(e->rollout_ms) : NULL);
+		jsonh_add(d, "manager", manager_json(&e->manager, e->managed_skipped));
 		jsonh_append(items, d);
 	}
 	jsonh_add(r, "deployments", items);
@@ -222,6 +242,18 @@ report_build(const struct gate *g, int exit_code)
 	jsonh_add(notify, "issue_number", g->notify.issue_number > 0 ? json_object_new_int64(g->notify.issue_number) : NULL);
 	add_opt_string(notify, "issue", g->notify.issue_action);
 	add_opt_string(notify, "slack", g->notify.slack_status);
+	{
+		struct json_object *closed = json_object_new_array();
+		size_t j;
+		for (j = 0; j < g->notify.n_closed; j++) {
+			jsonh_append(closed, json_object_new_int64(g->notify.closed_issues[j]));
+		}
+		jsonh_add(notify, "closed_issues", closed);
+	}
+	add_opt_string(notify, "close", g->notify.close_status);
+	jsonh_add_bool(notify, "recovered", g->notify.recovered);
+	add_opt_string(notify, "pagerduty", g->notify.pagerduty_status);
+	add_opt_string(notify, "webhook", g->notify.webhook_status);
 	jsonh_add(root, "notifications", notify);
 	return root;
 }
@@ -231,6 +263,16 @@ report_path(const struct config *cfg)
 {
 	const char *dir = cfg->ctx.runner_temp != NULL ? cfg->ctx.runner_temp : "/tmp";
 	return xasprintf("%s/atom-safety-report.json", dir);
+}
+
+char *
+report_render(const struct gate *g, int exit_code)
+{
+	struct json_object *root = report_build(g, exit_code);
+	char *text = log_scrub(jsonh_to_string(root, true));
+
+	json_object_put(root);
+	return text;
 }
 
 /* a new file in dir that cannot be one someone planted (O_EXCL, no link followed); -1 with errno */

@@ -13,6 +13,8 @@ struct gate;
 
 /* builds the machine-readable report (schema: docs in README, "Report"); caller puts it */
 struct json_object *report_build(const struct gate *g, int exit_code);
+/* the report as written to the file: pretty JSON, scrubbed of every secret; caller frees */
+char *report_render(const struct gate *g, int exit_code);
 /* the report's path: $RUNNER_TEMP/atom-safety-report.json, else /tmp/…; caller frees */
 char *report_path(const struct config *cfg);
 /* the largest report-json output: a bigger document leaves out the per-sample detail */

@@ -31,6 +31,8 @@
 
 struct cluster_item {
 	char *name;
+	const char *kind;          /* "deployment", "statefulset", "daemonset" (static) */
+	char *resource;            /* "deployments", … */
 	bool planned;              /* the Deployment and its history were read */
 	struct kubectl_undo_plan plan;
 	bool validated;            /* the API accepted the patch with dryRun=All */
@@ -80,16 +82,27 @@ struct observe_ctx {
 	struct json_object *latest;
 };
 
+/* every kind: metadata.generation against status.observedGeneration */
+static bool
+observed(struct json_object *obj, int64_t *generation_out)
+{
+	int64_t generation = 0, seen = 0;
+
+	(void)jsonh_get_int(&generation, jsonh_member(obj, "metadata"), "generation");
+	(void)jsonh_get_int(&seen, jsonh_member(obj, "status"), "observedGeneration");
+	*generation_out = generation;
+	return generation <= seen;
+}
+
 static int
-observe_fn(struct json_object *deployment, void *user)
+observe_fn(struct json_object *object, void *user)
 {
 	struct observe_ctx *o = user;
-	struct kubectl_deployment_status r;
+	int64_t generation;
 
 	json_object_put(o->latest);
-	o->latest = json_object_get(deployment);
-	kubectl_deployment_status_read(&r, deployment);
-	return r.generation <= r.observed_generation;
+	o->latest = json_object_get(object);
+	return observed(object, &generation);
 }
 
 /*
@@ -98,29 +111,29 @@ observe_fn(struct json_object *deployment, void *user)
  */
 static int
 wait_observed(struct json_object **dep, struct rollback_cluster *cl, const struct gate *g,
-	      const char *name, struct error *err)
+	      const struct cluster_item *it, struct error *err)
 {
 	struct observe_ctx o = { NULL };
-	struct kubectl_deployment_status r;
-	const char *rv;
+	const char *rv, *name = it->name;
+	int64_t generation;
 	int64_t wait = g->cfg->rollback_timeout_ms < OBSERVE_WAIT_MS ? g->cfg->rollback_timeout_ms : OBSERVE_WAIT_MS;
 	int rc;
 
-	kubectl_deployment_status_read(&r, *dep);
-	if (r.generation <= r.observed_generation) {
+	if (observed(*dep, &generation)) {
 		return 0;
 	}
-	log_info("  %s: waiting for the controller to observe generation %lld", name, (long long)r.generation);
+	log_info("  %s: waiting for the controller to observe generation %lld", name, (long long)generation);
 	rv = jsonh_get_string_or(jsonh_member(*dep, "metadata"), "resourceVersion", NULL);
-	rc = k8s_deployment_watch(cl->client, cl->target.namespace, name, rv, clock_ms() + wait, observe_fn, &o, err);
+	rc = k8s_object_watch(cl->client, it->resource, cl->target.namespace, name, rv, clock_ms() + wait, observe_fn,
+			      &o, err);
 	if (o.latest != NULL) {
 		json_object_put(*dep);
 		*dep = o.latest;
 	}
 	if (rc == ERR_TIMEOUT) {
-		log_warn("rollback: deployment '%s': generation %lld not observed by the controller within %lld s; the "
+		log_warn("rollback: %s '%s': generation %lld not observed by the controller within %lld s; the "
 			 "revision to restore is judged from what is there now",
-			 name, (long long)r.generation, (long long)(wait / 1000));
+			 it->kind, name, (long long)generation, (long long)(wait / 1000));
 		error_clear(err);
 		return 0;
 	}
@@ -128,9 +141,10 @@ wait_observed(struct json_object **dep, struct rollback_cluster *cl, const struc
 }
 
 static void
-entry_init(struct rollback_entry *e, const char *name, const char *namespace)
+entry_init(struct rollback_entry *e, const char *kind, const char *name, const char *namespace)
 {
 	memset(e, 0, sizeof(*e));
+	e->kind = kind;
 	e->deployment = xstrdup(name);
 	e->namespace = xstrdup(namespace);
 	e->failure_to_patch_ms = -1;
@@ -143,12 +157,50 @@ warn_item(struct cluster_item *it, struct rollback_entry *e, bool quiet, char *p
 {
 	if (quiet) {
 		/* planning again at failure time: execute reports the outcome */
-		log_debug("rollback: deployment '%s': %s", it->name, problem);
+		log_debug("rollback: %s '%s': %s", it->kind, it->name, problem);
 	} else {
-		log_warn("rollback: deployment '%s': %s", it->name, problem);
+		log_warn("rollback: %s '%s': %s", it->kind, it->name, problem);
 	}
 	set_str(&e->detail, xasprintf("preflight: %s", problem));
 	set_str(&it->problem, problem);
+}
+
+/* Argo CD, Flux or Helm: said at preflight, because the rollback either gets reverted or is skipped */
+static void
+note_manager(struct gate *g, struct rollback_entry *e, struct json_object *dep, bool quiet)
+{
+	char *who, *cmd;
+
+	manager_info_dispose(&e->manager);
+	manager_detect(&e->manager, jsonh_member(dep, "metadata"));
+	if (e->manager.kind == MANAGER_NONE || quiet) {
+		return;
+	}
+	who = manager_describe(&e->manager);
+	cmd = manager_command(&e->manager, g->commit.sha);
+	if (g->cfg->managed_rollback == MANAGED_ROLLBACK_SKIP) {
+		log_warn("rollback: %s '%s' is managed by %s (%s): it will not be rolled back "
+			 "(managed-rollback: skip); roll back at the source: %s", e->kind, e->deployment, who, e->manager.via,
+			 cmd);
+	} else {
+		log_warn("rollback: %s '%s' is managed by %s (%s): the controller may revert a rollback; "
+			 "roll back at the source too: %s", e->kind, e->deployment, who, e->manager.via, cmd);
+	}
+	free(cmd);
+	free(who);
+}
+
+static bool
+skip_managed(const struct gate *g, const struct rollback_entry *e)
+{
+	return e->manager.kind != MANAGER_NONE && g->cfg->managed_rollback == MANAGED_ROLLBACK_SKIP;
+}
+
+/* kubectl's patch types: JSON Patch for a Deployment, strategic merge of the revision's data otherwise */
+static const char *
+patch_type(const struct cluster_item *it)
+{
+	return it->plan.strategic ? "application/strategic-merge-patch+json" : "application/json-patch+json";
 }
 
 /*
@@ -202,7 +254,7 @@ release_note(struct release_facts *f, struct json_object *dep, struct json_objec
 	}
 }
 
-/* reads, plans and validates one Deployment; warnings are recorded, only cancellation is returned */
+/* reads, plans and validates one workload; warnings are recorded, only cancellation is returned */
 static int
 preflight_item(struct gate *g, struct rollback_cluster *cl, size_t i, bool quiet, struct error *err)
 {
@@ -214,15 +266,18 @@ preflight_item(struct gate *g, struct rollback_cluster *cl, size_t i, bool quiet
 	int rc;
 
 	memset(&p, 0, sizeof(p));
-	rc = k8s_deployment_get(&dep, cl->client, cl->target.namespace, it->name, err);
+	rc = k8s_object_get(&dep, cl->client, it->resource, cl->target.namespace, it->name, err);
 	if (rc == 0) {
-		rc = wait_observed(&dep, cl, g, it->name, err);
+		note_manager(g, e, dep, quiet);
+		rc = wait_observed(&dep, cl, g, it, err);
 	}
 	if (rc == 0) {
-		rc = k8s_replicasets_list(&rss, cl->client, cl->target.namespace,
-					  jsonh_member(jsonh_member(dep, "spec"), "selector"), err);
+		/* the history: ReplicaSets for a Deployment, ControllerRevisions for the other kinds */
+		rc = k8s_list(&rss, cl->client, strcmp(it->kind, "deployment") == 0 ? "replicasets" : "controllerrevisions",
+			      cl->target.namespace, jsonh_member(jsonh_member(dep, "spec"), "selector"), err);
 	}
-	if (rc == 0) {
+	if (rc == 0 && strcmp(it->kind, "deployment") == 0) {
+		/* {{new_pods}} and the baseline follow a Deployment's newest ReplicaSet only */
 		release_note(&g->release, dep, rss);
 	}
 	if (rc == 0 && !cfg->rollback) {
@@ -230,7 +285,11 @@ preflight_item(struct gate *g, struct rollback_cluster *cl, size_t i, bool quiet
 	}
 	if (rc == 0) {
 		kubectl_undo_plan_dispose(&it->plan);
-		rc = kubectl_deployment_undo_plan(&it->plan, dep, rss, cfg->to_revision, err);
+		if (strcmp(it->kind, "deployment") == 0) {
+			rc = kubectl_deployment_undo_plan(&it->plan, dep, rss, cfg->to_revision, err);
+		} else {
+			rc = kubectl_revision_undo_plan(&it->plan, it->kind, dep, rss, cfg->to_revision, err);
+		}
 	}
 	if (rc == ERR_CANCELLED) {
 		goto out;
@@ -267,6 +326,8 @@ preflight_item(struct gate *g, struct rollback_cluster *cl, size_t i, bool quiet
 	/* the API validates permissions and the patch itself, changing nothing */
 	p.namespace = cl->target.namespace;
 	p.name = it->name;
+	p.resource = it->resource;
+	p.content_type = patch_type(it);
 	p.body = it->plan.patch;
 	p.dry_run = true;
 	rc = k8s_deployments_patch(cl->client, &p, 1, err);
@@ -400,7 +461,7 @@ rollback_preflight(struct gate *g, struct error *err)
 	const struct config *cfg = g->cfg;
 	const char *needs = release_needs(cfg);
 	struct rollback_cluster *cl;
-	size_t i, n, ready = 0;
+	size_t i, n, ready = 0, managed = 0;
 	int rc;
 
 	g->rollback.enabled = false;
@@ -456,8 +517,11 @@ rollback_preflight(struct gate *g, struct error *err)
 	g->rollback.items = xcalloc(n + 1, sizeof(*g->rollback.items));
 	g->rollback.n = n;
 	for (i = 0; i < n; i++) {
+		const char *kind = cfg->workload_kinds != NULL ? cfg->workload_kinds[i] : "deployment";
 		cl->items[i].name = xstrdup(cfg->deployments[i]);
-		entry_init(&g->rollback.items[i], cfg->deployments[i], cl->target.namespace);
+		cl->items[i].kind = kind;
+		cl->items[i].resource = xasprintf("%ss", kind);
+		entry_init(&g->rollback.items[i], kind, cfg->deployments[i], cl->target.namespace);
 	}
 	if (!cfg->rollback) {
 		return release_read(g, cl, needs, err);
@@ -471,9 +535,12 @@ rollback_preflight(struct gate *g, struct error *err)
 		if (cl->items[i].validated) {
 			ready++;
 		}
+		if (skip_managed(g, &g->rollback.items[i])) {
+			managed++;
+		}
 	}
 	/* armed: a failure stops the checks at once, so the rollback starts within milliseconds */
-	g->rollback.armed = ready == n && n > 0 && !cfg->dry_run;
+	g->rollback.armed = ready == n && n > managed && !cfg->dry_run;
 	if (ready == n) {
 		g->rollback.detail = xasprintf("ready: %zu deployment%s can be rolled back%s", n, n == 1 ? "" : "s",
 					       cfg->dry_run ? " (dry run: validated only)" : "");
@@ -489,19 +556,19 @@ rollback_preflight(struct gate *g, struct error *err)
 
 struct rollout_ctx {
 	const char *name;
+	const char *kind;
 	char last[200];
-	struct kubectl_deployment_status state;
+	long revision;
 	enum kubectl_rollout_state verdict;
 };
 
 static int
-rollout_fn(struct json_object *deployment, void *user)
+rollout_fn(struct json_object *object, void *user)
 {
 	struct rollout_ctx *r = user;
 	char msg[200];
 
-	kubectl_deployment_status_read(&r->state, deployment);
-	r->verdict = kubectl_deployment_rollout_judge(&r->state, msg, sizeof(msg));
+	r->verdict = kubectl_rollout_judge_object(r->kind, object, msg, sizeof(msg), &r->revision);
 	if (strcmp(msg, r->last) != 0) {
 		log_info("  %s: %s", r->name, msg);
 		memcpy(r->last, msg, sizeof(msg));
@@ -518,10 +585,10 @@ explain_conflict(struct rollback_cluster *cl, struct cluster_item *it, struct ro
 	struct error gerr = ERROR_INIT;
 	long now;
 
-	if (k8s_deployment_get(&dep, cl->client, cl->target.namespace, it->name, &gerr) < 0) {
+	if (k8s_object_get(&dep, cl->client, it->resource, cl->target.namespace, it->name, &gerr) < 0) {
 		e->outcome = ROLLBACK_FAILED;
 		set_str(&e->detail, xasprintf("rollback rejected: %s", perr->msg));
-		log_error("rollback: deployment '%s': %s (%s)", it->name, e->detail, gerr.msg);
+		log_error("rollback: %s '%s': %s (%s)", it->kind, it->name, e->detail, gerr.msg);
 		return;
 	}
 	now = kubectl_deployment_revision(dep);
@@ -529,13 +596,93 @@ explain_conflict(struct rollback_cluster *cl, struct cluster_item *it, struct ro
 		e->outcome = ROLLBACK_SKIPPED;
 		set_str(&e->detail, xasprintf("rollback skipped: the deployment changed since the gate started "
 					      "(revision %ld at the start, now %ld)", it->plan.revision_current, now));
-		log_error("rollback: deployment '%s': %s; nothing was touched", it->name, e->detail);
+		log_error("rollback: %s '%s': %s; nothing was touched", it->kind, it->name, e->detail);
 	} else {
 		e->outcome = ROLLBACK_FAILED;
 		set_str(&e->detail, xasprintf("rollback rejected: %s", perr->msg));
-		log_error("rollback: deployment '%s': %s", it->name, e->detail);
+		log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
 	}
 	json_object_put(dep);
+}
+
+#define STRATEGIC_RESENDS 3
+
+/*
+ * A StatefulSet or DaemonSet patch carries the resourceVersion read at preflight as its
+ * precondition, and status updates move it too. On a conflict, read the object again: a new
+ * generation is a new spec (someone else's release: touch nothing); the same generation means only
+ * the status moved, so the same patch goes again with the new resourceVersion.
+ */
+static void
+resend_strategic(struct gate *g, struct rollback_cluster *cl, struct cluster_item *it, struct rollback_entry *e,
+		 const struct error *perr, size_t *n_sent)
+{
+	struct error last = *perr;
+	int attempt;
+
+	for (attempt = 0; attempt < STRATEGIC_RESENDS; attempt++) {
+		struct json_object *obj = NULL;
+		struct error gerr = ERROR_INIT;
+		struct k8s_patch p;
+		int64_t generation = 0;
+		char *body;
+		const char *rv;
+
+		if (k8s_object_get(&obj, cl->client, it->resource, cl->target.namespace, it->name, &gerr) < 0) {
+			e->outcome = ROLLBACK_FAILED;
+			set_str(&e->detail, xasprintf("rollback rejected: %s", last.msg));
+			log_error("rollback: %s '%s': %s (%s)", it->kind, it->name, e->detail, gerr.msg);
+			return;
+		}
+		(void)jsonh_get_int(&generation, jsonh_member(obj, "metadata"), "generation");
+		rv = jsonh_get_string_or(jsonh_member(obj, "metadata"), "resourceVersion", "");
+		if (generation != it->plan.generation) {
+			e->outcome = ROLLBACK_SKIPPED;
+			set_str(&e->detail, xasprintf("rollback skipped: the %s changed since the gate started "
+						      "(generation %lld at the start, now %lld)", it->kind,
+						      (long long)it->plan.generation, (long long)generation));
+			log_error("rollback: %s '%s': %s; nothing was touched", it->kind, it->name, e->detail);
+			json_object_put(obj);
+			return;
+		}
+		body = kubectl_patch_with_resource_version(it->plan.patch, rv);
+		json_object_put(obj);
+		memset(&p, 0, sizeof(p));
+		p.namespace = cl->target.namespace;
+		p.name = it->name;
+		p.resource = it->resource;
+		p.content_type = patch_type(it);
+		p.body = body;
+		p.dry_run = g->cfg->dry_run;
+		if (k8s_deployments_patch(cl->client, &p, 1, &gerr) < 0 || p.rc == ERR_CONFLICT) {
+			last = p.rc < 0 ? p.err : gerr;
+			k8s_patch_dispose(&p);
+			free(body);
+			continue;
+		}
+		free(body);
+		if (p.rc < 0) {
+			e->outcome = ROLLBACK_FAILED;
+			set_str(&e->detail, xasprintf("rollback rejected: %s", p.err.msg));
+			log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
+		} else if (g->cfg->dry_run) {
+			e->outcome = ROLLBACK_DRY_RUN;
+			set_str(&e->detail, xasprintf("dry run: the API accepted the rollback to revision %ld (%s); nothing "
+						      "was changed", it->plan.revision_target, it->plan.images_target));
+		} else {
+			it->patched = p.result;
+			p.result = NULL; /* now owned by the item */
+			it->sent_ms = p.sent_ms;
+			(*n_sent)++;
+			log_info("  %s: rollback sent again (the status had moved): revision %ld (%s) restored", it->name,
+				 it->plan.revision_target, it->plan.images_target);
+		}
+		k8s_patch_dispose(&p);
+		return;
+	}
+	e->outcome = ROLLBACK_FAILED;
+	set_str(&e->detail, xasprintf("rollback rejected %d times: %s", STRATEGIC_RESENDS + 1, last.msg));
+	log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
 }
 
 /* plans again the Deployments preflight could not read (a passing network problem, say) */
@@ -555,6 +702,74 @@ replan(struct gate *g, struct rollback_cluster *cl, struct error *err)
 		}
 	}
 	return 0;
+}
+
+/*
+ * Whether a workload gets its prepared patch now; if not, its outcome says why: left alone
+ * because managed-rollback is skip, never planned, or nothing to undo.
+ */
+static bool
+patch_due(struct gate *g, struct cluster_item *it, struct rollback_entry *e)
+{
+	if (skip_managed(g, e)) {
+		char *who = manager_describe(&e->manager), *cmd = manager_command(&e->manager, g->commit.sha);
+		e->outcome = ROLLBACK_SKIPPED;
+		e->managed_skipped = true;
+		set_str(&e->detail, xasprintf("not rolled back: managed by %s (managed-rollback: skip); run: %s", who, cmd));
+		log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
+		free(who);
+		free(cmd);
+		return false;
+	}
+	if (!it->planned) {
+		e->outcome = ROLLBACK_FAILED;
+		set_str(&e->detail, xasprintf("rollback impossible: %s", it->problem != NULL ? it->problem : "unknown"));
+		log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
+		return false;
+	}
+	if (it->plan.verdict != KUBECTL_UNDO_PATCH) {
+		e->outcome = ROLLBACK_SKIPPED;
+		set_str(&e->detail, xasprintf("rollback skipped: %s", it->problem != NULL ? it->problem : it->plan.message));
+		log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
+		return false;
+	}
+	return true;
+}
+
+/* what the API said to one patch: a conflict explained (or resent), a refusal, a dry run, sent */
+static void
+patch_outcome(struct gate *g, struct rollback_cluster *cl, struct cluster_item *it, struct rollback_entry *e,
+	      struct k8s_patch *p, size_t *n_sent)
+{
+	if (p->rc == ERR_CONFLICT && it->plan.strategic) {
+		resend_strategic(g, cl, it, e, &p->err, n_sent);
+	} else if (p->rc == ERR_CONFLICT) {
+		explain_conflict(cl, it, e, &p->err);
+	} else if (p->rc < 0) {
+		e->outcome = ROLLBACK_FAILED;
+		set_str(&e->detail, xasprintf("rollback rejected: %s", p->err.msg));
+		log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
+	} else if (g->cfg->dry_run) {
+		e->outcome = ROLLBACK_DRY_RUN;
+		set_str(&e->detail, xasprintf("dry run: the API accepted the rollback from revision %ld (%s) to revision "
+					      "%ld (%s); nothing was changed",
+					      it->plan.revision_current, it->plan.images_current,
+					      it->plan.revision_target, it->plan.images_target));
+		log_info("  %s: %s", it->name, e->detail);
+	} else {
+		it->patched = p->result;
+		p->result = NULL; /* now owned by the item */
+		(*n_sent)++;
+		if (e->failure_to_patch_ms >= 0) {
+			log_info("  %s: rollback sent: revision %ld (%s) -> revision %ld (%s), %lld ms after '%s' failed",
+				 it->name, it->plan.revision_current, it->plan.images_current, it->plan.revision_target,
+				 it->plan.images_target, (long long)e->failure_to_patch_ms, g->first_failure);
+		} else {
+			log_info("  %s: rollback sent: revision %ld (%s) -> revision %ld (%s)", it->name,
+				 it->plan.revision_current, it->plan.images_current, it->plan.revision_target,
+				 it->plan.images_target);
+		}
+	}
 }
 
 /*
@@ -580,20 +795,13 @@ send_patches(struct gate *g, struct rollback_cluster *cl, bool final, size_t *n_
 			continue;
 		}
 		it->handled = true;
-		if (!it->planned) {
-			e->outcome = ROLLBACK_FAILED;
-			set_str(&e->detail, xasprintf("rollback impossible: %s", it->problem != NULL ? it->problem : "unknown"));
-			log_error("rollback: deployment '%s': %s", it->name, e->detail);
-			continue;
-		}
-		if (it->plan.verdict != KUBECTL_UNDO_PATCH) {
-			e->outcome = ROLLBACK_SKIPPED;
-			set_str(&e->detail, xasprintf("rollback skipped: %s", it->problem != NULL ? it->problem : it->plan.message));
-			log_error("rollback: deployment '%s': %s", it->name, e->detail);
+		if (!patch_due(g, it, e)) {
 			continue;
 		}
 		patches[m].namespace = cl->target.namespace;
 		patches[m].name = it->name;
+		patches[m].resource = it->resource;
+		patches[m].content_type = patch_type(it);
 		patches[m].body = it->plan.patch;
 		patches[m].dry_run = cfg->dry_run;
 		index[m++] = i;
@@ -614,33 +822,7 @@ send_patches(struct gate *g, struct rollback_cluster *cl, bool final, size_t *n_
 		if (g->first_failure_ms != 0) {
 			e->failure_to_patch_ms = p->sent_ms - g->first_failure_ms;
 		}
-		if (p->rc == ERR_CONFLICT) {
-			explain_conflict(cl, it, e, &p->err);
-		} else if (p->rc < 0) {
-			e->outcome = ROLLBACK_FAILED;
-			set_str(&e->detail, xasprintf("rollback rejected: %s", p->err.msg));
-			log_error("rollback: deployment '%s': %s", it->name, e->detail);
-		} else if (cfg->dry_run) {
-			e->outcome = ROLLBACK_DRY_RUN;
-			set_str(&e->detail, xasprintf("dry run: the API accepted the rollback from revision %ld (%s) to revision "
-						      "%ld (%s); nothing was changed",
-						      it->plan.revision_current, it->plan.images_current,
-						      it->plan.revision_target, it->plan.images_target));
-			log_info("  %s: %s", it->name, e->detail);
-		} else {
-			it->patched = p->result;
-			p->result = NULL; /* now owned by the item */
-			(*n_sent)++;
-			if (e->failure_to_patch_ms >= 0) {
-				log_info("  %s: rollback sent: revision %ld (%s) -> revision %ld (%s), %lld ms after '%s' failed",
-					 it->name, it->plan.revision_current, it->plan.images_current, it->plan.revision_target,
-					 it->plan.images_target, (long long)e->failure_to_patch_ms, g->first_failure);
-			} else {
-				log_info("  %s: rollback sent: revision %ld (%s) -> revision %ld (%s)", it->name,
-					 it->plan.revision_current, it->plan.images_current, it->plan.revision_target,
-					 it->plan.images_target);
-			}
-		}
+		patch_outcome(g, cl, it, e, p, n_sent);
 	}
 out:
 	for (i = 0; i < m; i++) {
@@ -671,25 +853,33 @@ wait_rollouts(struct gate *g, struct rollback_cluster *cl, struct error *err)
 		}
 		memset(&r, 0, sizeof(r));
 		r.name = it->name;
+		r.kind = it->kind;
 		rv = jsonh_get_string_or(jsonh_member(it->patched, "metadata"), "resourceVersion", NULL);
 		if (rollout_fn(it->patched, &r) == 0) {
-			rc = k8s_deployment_watch(cl->client, cl->target.namespace, it->name, rv,
+			rc = k8s_object_watch(cl->client, it->resource, cl->target.namespace, it->name, rv,
 						  it->sent_ms + cfg->rollback_timeout_ms, rollout_fn, &r, err);
 		}
 		if (rc == 0 && r.verdict == KUBECTL_ROLLOUT_DONE) {
 			e->outcome = ROLLBACK_DONE;
 			e->rollout_ms = clock_ms() - it->sent_ms;
-			e->revision_after = r.state.revision > 0 ? r.state.revision : 0;
+			e->revision_after = r.revision > 0 ? r.revision : 0;
 			/* the controller renumbers the restored ReplicaSet max + 1 (its sync.go) */
-			set_str(&e->detail, xasprintf("restored revision %ld (%s), now revision %ld; rollout complete in %lld ms",
-						      it->plan.revision_target, it->plan.images_target, e->revision_after,
-						      (long long)e->rollout_ms));
+			if (e->revision_after > 0) {
+				set_str(&e->detail, xasprintf("restored revision %ld (%s), now revision %ld; rollout complete in "
+							      "%lld ms", it->plan.revision_target, it->plan.images_target,
+							      e->revision_after, (long long)e->rollout_ms));
+			} else {
+				/* a ControllerRevision's new number is not on the object: not guessed */
+				set_str(&e->detail, xasprintf("restored revision %ld (%s); %s; rollout complete in %lld ms",
+							      it->plan.revision_target, it->plan.images_target, r.last,
+							      (long long)e->rollout_ms));
+			}
 			log_info("  %s: %s", it->name, e->detail);
 			continue;
 		}
 		e->outcome = ROLLBACK_FAILED;
 		if (rc == 0) {
-			set_str(&e->detail, xasprintf("rollback sent; the rollout failed: deployment \"%s\" %s", it->name, r.last));
+			set_str(&e->detail, xasprintf("rollback sent; the rollout failed: %s \"%s\" %s", it->kind, it->name, r.last));
 		} else if (rc == ERR_TIMEOUT) {
 			set_str(&e->detail, xasprintf("rollback sent; the rollout did not complete within rollback-timeout %s "
 						      "(last: %s)", limit, r.last[0] != '\0' ? r.last : "no status"));
@@ -698,7 +888,7 @@ wait_rollouts(struct gate *g, struct rollback_cluster *cl, struct error *err)
 		} else {
 			set_str(&e->detail, xasprintf("rollback sent; rollout not confirmed: %s", err->msg));
 		}
-		log_error("rollback: deployment '%s': %s", it->name, e->detail);
+		log_error("rollback: %s '%s': %s", it->kind, it->name, e->detail);
 		if (rc == ERR_CANCELLED) {
 			/* the others were sent too: say so, without waiting for them */
 			size_t j;
@@ -720,9 +910,12 @@ static void
 finish_result(struct gate *g, bool verified, const char *verify_detail)
 {
 	const struct config *cfg = g->cfg;
-	size_t i, done = 0, dry = 0, failed = 0, skipped = 0, n = g->rollback.n;
+	size_t i, done = 0, dry = 0, failed = 0, skipped = 0, managed = 0, n = g->rollback.n;
 
 	for (i = 0; i < n; i++) {
+		if (g->rollback.items[i].managed_skipped) {
+			managed++;
+		}
 		switch (g->rollback.items[i].outcome) {
 		case ROLLBACK_DONE:
 			done++;
@@ -746,6 +939,17 @@ finish_result(struct gate *g, bool verified, const char *verify_detail)
 		g->rollback.detail = dry == n ? xasprintf("dry run: the API accepted the rollback of %zu deployment%s; nothing "
 							 "was changed", n, n == 1 ? "" : "s")
 					      : xasprintf("dry run: %zu of %zu deployments could be rolled back", dry, n);
+		return;
+	}
+	if (managed > 0 && failed == 0 && done + managed == n && (done == 0 || verified)) {
+		/* we were told not to touch what a controller owns: the release stays, the verdict is failed */
+		g->rollback.managed_skip = true;
+		/* not "rolled back": part of the release stays, so rolled-back=false; each entry says which */
+		g->rollback.outcome = ROLLBACK_SKIPPED;
+		g->rollback.detail = n == 1 ? xstrdup(g->rollback.items[0].detail)
+					    : xasprintf("%zu of %zu workloads not rolled back: managed by a GitOps controller or "
+							"Helm (managed-rollback: skip)%s", managed, n,
+							done > 0 ? "; the others were rolled back and the service recovered" : "");
 		return;
 	}
 	if (done == n && n > 0 && verified) {
@@ -833,7 +1037,8 @@ rollback_execute(struct gate *g, bool *rolled_out, struct error *err)
 		error_clear(err);
 	}
 	for (i = 0; i < g->rollback.n && sent > 0; i++) {
-		if (g->rollback.items[i].outcome != ROLLBACK_DONE) {
+		/* a managed workload left alone (managed-rollback: skip) does not stop the verification */
+		if (g->rollback.items[i].outcome != ROLLBACK_DONE && !g->rollback.items[i].managed_skipped) {
 			break;
 		}
 	}
@@ -887,12 +1092,14 @@ rollback_facts_dispose(struct rollback_facts *r)
 		free(e->images_before);
 		free(e->images_after);
 		free(e->detail);
+		manager_info_dispose(&e->manager);
 	}
 	free(r->items);
 	free(r->detail);
 	if (cl != NULL) {
 		for (i = 0; i < cl->n; i++) {
 			free(cl->items[i].name);
+			free(cl->items[i].resource);
 			free(cl->items[i].problem);
 			kubectl_undo_plan_dispose(&cl->items[i].plan);
 			json_object_put(cl->items[i].patched);

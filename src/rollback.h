@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "manager.h"
 
 struct gate;
 struct rollback_cluster; /* rollback.c's: the cluster, its client and the prepared plans */
@@ -20,7 +21,8 @@ enum rollback_outcome {
 };
 
 struct rollback_entry {
-	char *deployment;
+	const char *kind;     /* "deployment", "statefulset", "daemonset" (static) */
+	char *deployment;     /* the workload's name (the report's field keeps its first name) */
 	char *namespace;
 	long revision_before; /* under test, at preflight */
 	long revision_target; /* what undo restores (its number before renumbering) */
@@ -31,6 +33,8 @@ struct rollback_entry {
 	char *detail;
 	int64_t failure_to_patch_ms; /* from the first failed check to the PATCH leaving; -1 */
 	int64_t rollout_ms;          /* from the PATCH to a complete rollout; -1 */
+	struct manager_info manager; /* who else manages it (Argo CD, Flux, Helm), read at preflight */
+	bool managed_skipped;        /* not patched: managed, and managed-rollback is skip */
 };
 
 /*
@@ -56,6 +60,7 @@ struct rollback_facts {
 	struct rollback_entry *items;
 	size_t n;
 	struct rollback_cluster *cluster; /* private to rollback.c; NULL when rollback is off */
+	bool managed_skip; /* skipped only because managed-rollback: skip left managed workloads alone */
 };
 
 /*

@@ -117,9 +117,24 @@ render_head(struct buf *b, const struct gate *g)
 		md_escape(b, g->notify.issue_action);
 		buf_puts(b, " |\n");
 	}
+	if (g->notify.close_status != NULL) {
+		buf_puts(b, "| Incidents | ");
+		md_escape(b, g->notify.close_status);
+		buf_puts(b, " |\n");
+	}
 	if (g->notify.slack_status != NULL) {
 		buf_puts(b, "| Slack | ");
 		md_escape(b, g->notify.slack_status);
+		buf_puts(b, " |\n");
+	}
+	if (g->notify.pagerduty_status != NULL) {
+		buf_puts(b, "| PagerDuty | ");
+		md_escape(b, g->notify.pagerduty_status);
+		buf_puts(b, " |\n");
+	}
+	if (g->notify.webhook_status != NULL) {
+		buf_puts(b, "| Webhook | ");
+		md_escape(b, g->notify.webhook_status);
 		buf_puts(b, " |\n");
 	}
 	for (i = 0; g->warnings != NULL && g->warnings[i] != NULL; i++) {
@@ -185,6 +200,26 @@ render_rollback(struct buf *b, const struct gate *g)
 		} else {
 			buf_puts(b, " | - |\n");
 		}
+	}
+	for (i = 0; i < g->rollback.n; i++) {
+		const struct rollback_entry *e = &g->rollback.items[i];
+		char *who, *cmd;
+		if (e->manager.kind == MANAGER_NONE) {
+			continue;
+		}
+		who = manager_describe(&e->manager);
+		cmd = manager_command(&e->manager, g->commit.sha);
+		buf_puts(b, i == 0 ? "\n" : "");
+		buf_puts(b, "- :warning: ");
+		md_escape(b, e->deployment);
+		buf_puts(b, " is managed by ");
+		md_escape(b, who);
+		buf_puts(b, e->managed_skipped ? ": not rolled back (managed-rollback: skip). Run: "
+					       : ": the controller may revert the rollback. Also run: ");
+		md_code(b, cmd);
+		buf_puts(b, "\n");
+		free(cmd);
+		free(who);
 	}
 }
 

@@ -80,6 +80,7 @@ wait_until_passing(struct gate *g, struct check_result *r, const char *path, int
 	int64_t interval = READINESS_FIRST_INTERVAL_MS;
 	int attempt = 0;
 	int rc = 0;
+	bool rejected;
 
 	for (;;) {
 		struct http_request req;
@@ -110,9 +111,18 @@ wait_until_passing(struct gate *g, struct check_result *r, const char *path, int
 		}
 		rc = 0;
 		judge(r, &req, g);
+		/*
+		 * a certificate that does not verify is configuration (a private CA, a wrong name), not a
+		 * pod still starting: waiting out wait-timeout would only delay the same answer
+		 */
+		rejected = req.certificate_rejected;
 		http_request_dispose(&req);
 		now = clock_ms();
 		r->elapsed_ms = now - start;
+		if (rejected && r->status == CHECK_FAIL) {
+			log_info("  not waiting for %s: its certificate was refused, which waiting cannot change", path);
+			break;
+		}
 		if (r->status == CHECK_PASS || r->status == CHECK_WARN || now >= deadline) {
 			if (r->status == CHECK_FAIL && wait_ms > 0) {
 				char d[32];

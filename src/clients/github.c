@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#define _DEFAULT_SOURCE
+#define _XOPEN_SOURCE 700
 #include "clients/github.h"
 
 #include <ctype.h>
@@ -6,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "buf.h"
 #include "jsonh.h"
@@ -87,6 +90,7 @@ void
 github_issue_dispose(struct github_issue *issue)
 {
 	free(issue->html_url);
+	free(issue->closed_by);
 	memset(issue, 0, sizeof(*issue));
 }
 
@@ -379,19 +383,62 @@ same_origin(const struct github_client *gh, const char *url)
 	return http_url_same_origin(url, gh->base);
 }
 
+/* GitHub's timestamps: "2026-12-06T02:00:00Z" to epoch ms; -1 when not that form */
+static int64_t
+parse_time(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	if (s == NULL) {
+		return -1;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL || strcmp(end, "Z") != 0) {
+		return -1;
+	}
+	return (int64_t)timegm(&tm) * 1000;
+}
+
+/* number, html_url, created_at, state and closed_by of an issue object */
+static bool
+issue_read(struct github_issue *out, struct json_object *item)
+{
+	const char *html = jsonh_get_string_or(item, "html_url", NULL);
+	const char *state = jsonh_get_string_or(item, "state", NULL);
+	const char *closer = jsonh_get_string_or(jsonh_member(item, "closed_by"), "login", NULL);
+	struct json_object *labels = jsonh_member(item, "labels");
+	int64_t number;
+
+	memset(out, 0, sizeof(*out));
+	if (!jsonh_get_int(&number, item, "number") || number <= 0) {
+		return false;
+	}
+	out->number = (long)number;
+	out->html_url = html != NULL ? xstrdup(html) : NULL;
+	out->created_ms = parse_time(jsonh_get_string_or(item, "created_at", NULL));
+	out->open = state != NULL && strcmp(state, "open") == 0;
+	out->closed_by = closer != NULL ? xstrndup(closer, 100) : NULL;
+	out->n_labels = labels != NULL && json_object_is_type(labels, json_type_array) ? json_object_array_length(labels) : 0;
+	return true;
+}
+
 int
-github_issue_find(struct github_issue *out, bool *found, struct github_client *gh, const char *label,
-		  const char *marker, struct error *err)
+github_issues_list_marked(struct github_issue **out, size_t *n_out, struct github_client *gh, const char *label,
+			  const char *marker, size_t limit, struct error *err)
 {
 	struct http_request req;
 	struct json_object *doc = NULL;
+	struct github_issue *list = NULL;
 	char *url, *next = NULL;
+	size_t n = 0;
 	int pages = 0;
 	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
+	*out = NULL;
+	*n_out = 0;
 	memset(&req, 0, sizeof(req));
-	*found = false;
 	if (label != NULL && label[0] != '\0') {
 		char *el = http_escape(label);
 		url = xasprintf("%s/issues?state=open&labels=%s&per_page=100", gh->base, el);
@@ -399,15 +446,16 @@ github_issue_find(struct github_issue *out, bool *found, struct github_client *g
 	} else {
 		url = xasprintf("%s/issues?state=open&per_page=100", gh->base);
 	}
-	while (url != NULL && !*found) {
-		size_t i, n;
+	while (url != NULL && n < limit) {
+		size_t i, count;
 
 		if (pages == GITHUB_MAX_PAGES) {
-			log_warn("more than %d pages of open issues%s%s: an older issue for this commit may be missed",
-				 GITHUB_MAX_PAGES, label != NULL ? " labelled " : "", label != NULL ? label : "");
+			log_warn("more than %d pages of open issues%s%s: an older issue may be missed", GITHUB_MAX_PAGES,
+				 label != NULL ? " labelled " : "", label != NULL ? label : "");
 			break;
 		}
 		pages++;
+		http_request_dispose(&req);
 		rc = github_send(&req, gh, "GET", url, NULL, "listing open issues", err);
 		if (rc < 0) {
 			goto out;
@@ -425,24 +473,18 @@ github_issue_find(struct github_issue *out, bool *found, struct github_client *g
 			rc = error_set(err, ERR_PARSE, "listing open issues: the reply is not a JSON array");
 			goto out;
 		}
-		n = json_object_array_length(doc);
-		for (i = 0; i < n; i++) {
+		count = json_object_array_length(doc);
+		for (i = 0; i < count && n < limit; i++) {
 			struct json_object *item = json_object_array_get_idx(doc, i);
 			const char *body = jsonh_get_string_or(item, "body", NULL);
-			const char *html = jsonh_get_string_or(item, "html_url", NULL);
-			int64_t number;
-			/* the issues list holds pull requests too: one with our text must not take the comment */
-			if (jsonh_member(item, "pull_request") != NULL) {
+			/* the issues list holds pull requests too: one with our text is not ours */
+			if (jsonh_member(item, "pull_request") != NULL || body == NULL || strstr(body, marker) == NULL) {
 				continue;
 			}
-			if (body == NULL || strstr(body, marker) == NULL || !jsonh_get_int(&number, item, "number") ||
-			    number <= 0) {
-				continue;
+			list = xrealloc(list, (n + 1) * sizeof(*list));
+			if (issue_read(&list[n], item)) {
+				n++;
 			}
-			out->number = (long)number;
-			out->html_url = html != NULL ? xstrdup(html) : NULL;
-			*found = true;
-			break;
 		}
 		free(next);
 		next = github_link_next(http_response_header(&req.resp, "link"));
@@ -458,11 +500,93 @@ github_issue_find(struct github_issue *out, bool *found, struct github_client *g
 		url = next;
 		next = NULL;
 	}
-	log_debug("searched %d page(s) of open issues: %s", pages, *found ? "found" : "none");
+	log_debug("searched %d page(s) of open issues: %zu found", pages, n);
+	*out = list;
+	*n_out = n;
+	list = NULL;
+	n = 0;
 out:
+	while (n > 0) {
+		github_issue_dispose(&list[--n]);
+	}
+	free(list);
 	json_object_put(doc);
 	free(url);
 	free(next);
+	http_request_dispose(&req);
+	return rc;
+}
+
+int
+github_issue_find(struct github_issue *out, bool *found, struct github_client *gh, const char *label,
+		  const char *marker, struct error *err)
+{
+	struct github_issue *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	*found = false;
+	rc = github_issues_list_marked(&list, &n, gh, label, marker, 1, err);
+	if (rc == 0 && n > 0) {
+		*out = list[0]; /* now owned by the caller */
+		*found = true;
+	}
+	free(list);
+	return rc;
+}
+
+int
+github_issue_get(struct github_issue *out, struct github_client *gh, long number, struct error *err)
+{
+	struct http_request req;
+	struct json_object *doc = NULL;
+	char *url = xasprintf("%s/issues/%ld", gh->base, number);
+	char what[64];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&req, 0, sizeof(req));
+	(void)snprintf(what, sizeof(what), "reading issue #%ld", number);
+	rc = github_send(&req, gh, "GET", url, NULL, what, err);
+	if (rc < 0) {
+		goto out;
+	}
+	if (req.resp.status != 200) {
+		rc = status_error(err, gh, &req.resp, what);
+		goto out;
+	}
+	rc = jsonh_parse(&doc, req.resp.body.data, req.resp.body.len, err);
+	if (rc < 0) {
+		error_prefix(err, "%s: ", what);
+		goto out;
+	}
+	if (!issue_read(out, doc)) {
+		rc = error_set(err, ERR_PARSE, "%s: the reply has no number", what);
+	}
+out:
+	json_object_put(doc);
+	free(url);
+	http_request_dispose(&req);
+	return rc;
+}
+
+int
+github_issue_close(struct github_client *gh, long number, struct error *err)
+{
+	static const char payload[] = "{\"state\":\"closed\",\"state_reason\":\"completed\"}";
+	struct http_request req;
+	char *url = xasprintf("%s/issues/%ld", gh->base, number);
+	char what[64];
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	(void)snprintf(what, sizeof(what), "closing issue #%ld", number);
+	rc = github_send(&req, gh, "PATCH", url, payload, what, err);
+	if (rc == 0 && req.resp.status != 200) {
+		rc = status_error(err, gh, &req.resp, what);
+	}
+	free(url);
 	http_request_dispose(&req);
 	return rc;
 }

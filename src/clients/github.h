@@ -33,6 +33,9 @@ struct github_issue {
 	long number;
 	char *html_url;
 	size_t n_labels;       /* labels GitHub kept: none when the token lacks push access */
+	int64_t created_ms;    /* epoch ms of created_at; -1 unknown */
+	bool open;             /* state is "open" */
+	char *closed_by;       /* login of who closed it, when closed and GitHub says */
 };
 
 /*
@@ -52,6 +55,20 @@ void github_issue_dispose(struct github_issue *issue);
  */
 int github_issue_find(struct github_issue *out, bool *found, struct github_client *gh, const char *label,
 		      const char *marker, struct error *err);
+
+/*
+ * Every open issue (pull requests skipped) whose body contains marker, up to limit of them, in
+ * GitHub's order (newest first), following Link rel="next" as github_issue_find does. *out is an
+ * array of *n_out issues (caller disposes each, then frees the array). Errors as above.
+ */
+int github_issues_list_marked(struct github_issue **out, size_t *n_out, struct github_client *gh,
+			      const char *label, const char *marker, size_t limit, struct error *err);
+
+/* GET /issues/{number}: fills out (state, closed_by, created_at); caller disposes. Errors as above */
+int github_issue_get(struct github_issue *out, struct github_client *gh, long number, struct error *err);
+
+/* PATCH /issues/{number} {"state":"closed","state_reason":"completed"}; errors as above */
+int github_issue_close(struct github_client *gh, long number, struct error *err);
 
 /* POST /issues; 201 fills out (caller disposes). Errors as above, ERR_CONFLICT for 422 */
 int github_issue_create(struct github_issue *out, struct github_client *gh, const char *title, const char *body,

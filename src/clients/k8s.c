@@ -34,6 +34,7 @@ struct api_what {
 	const char *resource;
 	const char *namespace;
 	const char *name;
+	const char *kind; /* "deployment" for messages about one named workload, else NULL */
 };
 
 struct k8s_client *
@@ -173,6 +174,22 @@ transport_error(struct error *err, const struct k8s_client *c, const struct http
 	}
 }
 
+/* "statefulsets" -> "statefulset", for messages about one object */
+static const char *
+kind_word(const char *resource)
+{
+	if (strcmp(resource, "deployments") == 0) {
+		return "deployment";
+	}
+	if (strcmp(resource, "statefulsets") == 0) {
+		return "statefulset";
+	}
+	if (strcmp(resource, "daemonsets") == 0) {
+		return "daemonset";
+	}
+	return NULL;
+}
+
 /* maps a non-2xx reply to one plain line (fwupd: statuses mapped to domain errors in one place) */
 static int
 status_error(struct error *err, const struct k8s_client *c, long status, const char *body, size_t len,
@@ -198,12 +215,13 @@ status_error(struct error *err, const struct k8s_client *c, long status, const c
 	case 403:
 		rc = error_set(err, code,
 			       "the credentials may not %s %s in namespace '%s' (HTTP 403 Forbidden: %s); the Role needs get, "
-			       "list and watch on deployments and replicasets and patch on deployments",
+			       "list, watch and patch on the workloads' kinds (deployments, statefulsets, daemonsets) and get, "
+			       "list and watch on their history (replicasets, controllerrevisions)",
 			       w->verb, w->resource, w->namespace, msg);
 		break;
 	case 404:
-		if (strcmp(w->resource, "deployments") == 0 && w->name != NULL) {
-			rc = error_set(err, code, "deployment '%s' not found in namespace '%s'", w->name, w->namespace);
+		if (w->name != NULL && w->kind != NULL) {
+			rc = error_set(err, code, "%s '%s' not found in namespace '%s'", w->kind, w->name, w->namespace);
 		} else {
 			rc = error_set(err, code, "%s %s in namespace '%s': HTTP 404 (%s)", w->verb, w->resource,
 				       w->namespace, msg);
@@ -273,11 +291,11 @@ out:
 }
 
 int
-k8s_deployment_get(struct json_object **out, struct k8s_client *c, const char *namespace, const char *name,
-		   struct error *err)
+k8s_object_get(struct json_object **out, struct k8s_client *c, const char *resource, const char *namespace,
+	       const char *name, struct error *err)
 {
-	struct api_what w = { "get", "deployments", namespace, name };
-	char *url = resource_url(c, namespace, "deployments", name);
+	struct api_what w = { "get", resource, namespace, name, kind_word(resource) };
+	char *url = resource_url(c, namespace, resource, name);
 	int rc = get_json(out, c, url, 0, &w, err);
 
 	free(url);
@@ -285,10 +303,24 @@ k8s_deployment_get(struct json_object **out, struct k8s_client *c, const char *n
 }
 
 int
+k8s_deployment_get(struct json_object **out, struct k8s_client *c, const char *namespace, const char *name,
+		   struct error *err)
+{
+	return k8s_object_get(out, c, "deployments", namespace, name, err);
+}
+
+int
 k8s_replicasets_list(struct json_object **out, struct k8s_client *c, const char *namespace,
 		     struct json_object *selector, struct error *err)
 {
-	struct api_what w = { "list", "replicasets", namespace, NULL };
+	return k8s_list(out, c, "replicasets", namespace, selector, err);
+}
+
+int
+k8s_list(struct json_object **out, struct k8s_client *c, const char *resource, const char *namespace,
+	 struct json_object *selector, struct error *err)
+{
+	struct api_what w = { "list", resource, namespace, NULL, NULL };
 	struct json_object *list = NULL, *items;
 	char *sel = NULL, *esc = NULL, *base = NULL, *url = NULL;
 	int rc;
@@ -299,7 +331,7 @@ k8s_replicasets_list(struct json_object **out, struct k8s_client *c, const char 
 		goto out;
 	}
 	esc = http_escape(sel);
-	base = resource_url(c, namespace, "replicasets", NULL);
+	base = resource_url(c, namespace, resource, NULL);
 	url = xasprintf("%s?labelSelector=%s", base, esc);
 	rc = get_json(&list, c, url, K8S_LIST_MAX_BODY, &w, err);
 	if (rc < 0) {
@@ -311,7 +343,7 @@ k8s_replicasets_list(struct json_object **out, struct k8s_client *c, const char 
 	} else if (json_object_is_type(items, json_type_array)) {
 		*out = json_object_get(items);
 	} else {
-		rc = error_set(err, ERR_PARSE, "list replicasets: 'items' is not an array");
+		rc = error_set(err, ERR_PARSE, "list %s: 'items' is not an array", resource);
 	}
 out:
 	json_object_put(list);
@@ -354,13 +386,13 @@ k8s_deployments_patch(struct k8s_client *c, struct k8s_patch *patches, size_t n,
 	b = http_batch_new(c->http, &opts);
 	for (i = 0; i < n; i++) {
 		struct k8s_patch *p = &patches[i];
-		char *base = resource_url(c, p->namespace, "deployments", p->name);
+		char *base = resource_url(c, p->namespace, p->resource != NULL ? p->resource : "deployments", p->name);
 		p->url = p->dry_run ? xasprintf("%s?dryRun=All", base) : xstrdup(base);
 		free(base);
 		request_init(&p->req, c, "PATCH", p->url);
 		p->req.body = p->body;
 		p->req.body_len = strlen(p->body);
-		p->req.content_type = "application/json-patch+json";
+		p->req.content_type = p->content_type != NULL ? p->content_type : "application/json-patch+json";
 		p->req.idempotent = false;
 		p->rc = 0;
 		error_clear(&p->err);
@@ -377,7 +409,8 @@ k8s_deployments_patch(struct k8s_client *c, struct k8s_patch *patches, size_t n,
 	}
 	for (i = 0; i < n; i++) {
 		struct k8s_patch *p = &patches[i];
-		struct api_what w = { "patch", "deployments", p->namespace, p->name };
+		const char *resource = p->resource != NULL ? p->resource : "deployments";
+		struct api_what w = { "patch", resource, p->namespace, p->name, kind_word(resource) };
 		if (p->req.state != HTTP_DONE) {
 			p->rc = error_set(&p->err, ERR_CANCELLED, "%s", p->req.err.msg[0] != '\0' ? p->req.err.msg : "not sent");
 		} else if (p->req.transport != TRANSPORT_OK) {
@@ -394,6 +427,7 @@ k8s_deployments_patch(struct k8s_client *c, struct k8s_patch *patches, size_t n,
 /* ---- watch ---- */
 
 struct watch_state {
+	const char *resource;
 	const char *name;
 	k8s_watch_fn *fn;
 	void *user;
@@ -428,7 +462,7 @@ watch_event(struct watch_state *s, const char *line, size_t len)
 	int stop = 0;
 
 	if (jsonh_parse(&ev, line, len, &s->ev_err) < 0) {
-		error_prefix(&s->ev_err, "watch deployments: ");
+		error_prefix(&s->ev_err, "watch %s: ", s->resource);
 		s->failed = true;
 		return 1;
 	}
@@ -445,8 +479,8 @@ watch_event(struct watch_state *s, const char *line, size_t len)
 			const char *msg = jsonh_get_string_or(obj, "message", "no message");
 			struct buf b = BUF_INIT;
 			outside_append(&b, msg, strlen(msg), 300);
-			(void)error_set(&s->ev_err, ERR_HTTP, "watch deployments: the API ended the watch with an error (%lld): %s",
-					(long long)code, buf_str(&b));
+			(void)error_set(&s->ev_err, ERR_HTTP, "watch %s: the API ended the watch with an error (%lld): %s",
+					s->resource, (long long)code, buf_str(&b));
 			buf_dispose(&b);
 			s->failed = true;
 		}
@@ -494,7 +528,8 @@ watch_on_data(struct http_request *req, const char *data, size_t len)
 	}
 	buf_append(&s->line, data + start, len - start);
 	if (s->line.len > K8S_EVENT_MAX) {
-		(void)error_set(&s->ev_err, ERR_TOO_BIG, "watch deployments: an event larger than %d bytes", K8S_EVENT_MAX);
+		(void)error_set(&s->ev_err, ERR_TOO_BIG, "watch %s: an event larger than %d bytes", s->resource,
+				K8S_EVENT_MAX);
 		s->failed = true;
 		return 1;
 	}
@@ -505,7 +540,7 @@ static int
 watch_once(struct k8s_client *c, struct watch_state *s, const char *namespace, int64_t deadline_ms, long *status_out,
 	   struct error *err)
 {
-	struct api_what w = { "watch", "deployments", namespace, s->name };
+	struct api_what w = { "watch", s->resource, namespace, s->name, kind_word(s->resource) };
 	struct http_batch_opts opts;
 	struct http_request req;
 	char *base, *fs, *url;
@@ -517,7 +552,7 @@ watch_once(struct k8s_client *c, struct watch_state *s, const char *namespace, i
 	if (secs > K8S_WATCH_MAX_SECONDS) {
 		secs = K8S_WATCH_MAX_SECONDS;
 	}
-	base = resource_url(c, namespace, "deployments", NULL);
+	base = resource_url(c, namespace, s->resource, NULL);
 	{
 		char *sel = xasprintf("metadata.name=%s", s->name);
 		fs = http_escape(sel);
@@ -589,7 +624,7 @@ read_once(struct k8s_client *c, struct watch_state *s, const char *namespace, st
 	struct json_object *obj = NULL;
 	int rc;
 
-	rc = k8s_deployment_get(&obj, c, namespace, s->name, err);
+	rc = k8s_object_get(&obj, c, s->resource, namespace, s->name, err);
 	if (rc < 0) {
 		return rc;
 	}
@@ -619,7 +654,8 @@ watch_ended(int *rc, struct watch_state *s, const char *namespace, long status, 
 		return WATCH_DONE;
 	}
 	if (s->deleted) {
-		*rc = error_set(err, ERR_NOT_FOUND, "deployment '%s' was deleted from namespace '%s'", s->name,
+		*rc = error_set(err, ERR_NOT_FOUND, "%s '%s' was deleted from namespace '%s'",
+				kind_word(s->resource) != NULL ? kind_word(s->resource) : s->resource, s->name,
 				namespace);
 		return WATCH_DONE;
 	}
@@ -633,7 +669,8 @@ watch_ended(int *rc, struct watch_state *s, const char *namespace, long status, 
 	}
 	if (status == 403) {
 		/* a Role without 'watch' still lets us follow the rollout, less promptly */
-		log_warn("rollback: %s; following the rollout by reading the deployment instead", err->msg);
+		log_warn("rollback: %s; following the rollout by reading the %s instead", err->msg,
+			 kind_word(s->resource) != NULL ? kind_word(s->resource) : s->resource);
 		error_clear(err);
 		return WATCH_POLL;
 	}
@@ -648,7 +685,7 @@ watch_ended(int *rc, struct watch_state *s, const char *namespace, long status, 
 		if (++*failures > 5) {
 			return WATCH_DONE;
 		}
-		log_debug("watch deployments: %s; watching again", err->msg);
+		log_debug("watch %s: %s; watching again", s->resource, err->msg);
 		error_clear(err);
 	} else {
 		*failures = 0;
@@ -660,6 +697,13 @@ int
 k8s_deployment_watch(struct k8s_client *c, const char *namespace, const char *name, const char *resource_version,
 		     int64_t deadline_ms, k8s_watch_fn *fn, void *user, struct error *err)
 {
+	return k8s_object_watch(c, "deployments", namespace, name, resource_version, deadline_ms, fn, user, err);
+}
+
+int
+k8s_object_watch(struct k8s_client *c, const char *resource, const char *namespace, const char *name,
+		 const char *resource_version, int64_t deadline_ms, k8s_watch_fn *fn, void *user, struct error *err)
+{
 	struct watch_state s;
 	bool polling = false, need_get = resource_version == NULL;
 	int64_t delay = 100;
@@ -667,6 +711,7 @@ k8s_deployment_watch(struct k8s_client *c, const char *namespace, const char *na
 	int rc = 0;
 
 	memset(&s, 0, sizeof(s));
+	s.resource = resource;
 	s.name = name;
 	s.fn = fn;
 	s.user = user;

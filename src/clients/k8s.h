@@ -32,6 +32,12 @@ struct k8s_client *k8s_client_new(struct http *http, const struct kube_target *t
 				  const struct retry_policy *retry, int64_t timeout_ms);
 void k8s_client_free(struct k8s_client *c);
 
+/* GET …/<resource>/NAME (deployments, statefulsets, daemonsets); *out is a new reference */
+int k8s_object_get(struct json_object **out, struct k8s_client *c, const char *resource, const char *namespace,
+		   const char *name, struct error *err);
+/* GET …/<resource>?labelSelector=<selector>; *out = the items array, a new reference */
+int k8s_list(struct json_object **out, struct k8s_client *c, const char *resource, const char *namespace,
+	     struct json_object *selector, struct error *err);
 /* GET …/deployments/NAME; *out is a new reference */
 int k8s_deployment_get(struct json_object **out, struct k8s_client *c, const char *namespace,
 		       const char *name, struct error *err);
@@ -47,6 +53,8 @@ int k8s_replicasets_list(struct json_object **out, struct k8s_client *c, const c
 struct k8s_patch {
 	const char *namespace;     /* in */
 	const char *name;
+	const char *resource;      /* NULL: deployments */
+	const char *content_type;  /* NULL: application/json-patch+json */
 	const char *body;
 	bool dry_run;              /* ?dryRun=All */
 	int64_t sent_ms;           /* out: monotonic time it was handed to libcurl */
@@ -69,6 +77,9 @@ void k8s_patch_dispose(struct k8s_patch *p);
  * ERR_NOT_FOUND when the Deployment is deleted; other codes from the API.
  */
 typedef int k8s_watch_fn(struct json_object *deployment, void *user);
+int k8s_object_watch(struct k8s_client *c, const char *resource, const char *namespace, const char *name,
+		     const char *resource_version, int64_t deadline_ms, k8s_watch_fn *fn, void *user,
+		     struct error *err);
 int k8s_deployment_watch(struct k8s_client *c, const char *namespace, const char *name,
 			 const char *resource_version, int64_t deadline_ms, k8s_watch_fn *fn, void *user,
 			 struct error *err);

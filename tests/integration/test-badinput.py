@@ -156,6 +156,9 @@ CASES = [
     ("deployment", " , ", "at least one Deployment", {}),
     ("deployment", "Bad_Name", "Kubernetes names", {}),
     ("deployment", "-lead", "Kubernetes names", {}),
+    ("deployment", "job/nightly", "unknown kind 'job'", {}),
+    ("deployment", "sts/Bad_Name", "Kubernetes names", {}),
+    ("deployment", "statefulset/", "Kubernetes names", {}),
     ("to-revision", "abc", "revision number", {}),
     ("to-revision", "0", "revision number", {}),
     ("to-revision", "-1", "revision number", {}),
@@ -166,6 +169,14 @@ CASES = [
     ("slack-webhook-url", "hooks.slack.com/services/SECRET-HOOK", "http:// or https://", {}),
     ("slack-notify", "sometimes", "failure or always", {}),
     ("slack-notify", "never", "failure or always", {}),
+    ("close-on-recovery", "yes", "true or false", {}),
+    ("pagerduty-events-url", "events.pagerduty.com/v2/enqueue", "http:// or https://", {}),
+    ("pagerduty-events-url", "https://user:pw@events.pagerduty.com/v2/enqueue", "credentials", {}),
+    ("webhook-url", "ftp://hooks.example.com/SECRET-WEBHOOK", "http:// or https://", {}),
+    ("webhook-secret", "whsec-SECRET", "'webhook-url' is empty", {"webhook-url": ""}),
+    ("webhook-on", "success", "failure or always", {}),
+    ("managed-rollback", "ignore", "warn or skip", {}),
+    ("managed-rollback", "WARN", "warn or skip", {}),
     # issue 11 item 7: an explicit '' where empty has no meaning is refused, never a silent default
     ("health-path", "", "set to an empty value", {}),
     ("login-path", "", "empty while 'username' is set", {}),
@@ -196,10 +207,12 @@ CASES = [
 # inputs without an invalid value of their own, and why
 FREE_TEXT = {
     "issue-labels": "any comma-separated text; GitHub decides which labels it accepts",
+    "pagerduty-routing-key": "any text is a key (masked); a wrong one is PagerDuty's 400, reported as a warning",
     "kube-token": "any text is a token (masked); a wrong one is the API server's 401, at run time",
 }
 
-SECRET_INPUTS = {"password", "prometheus-token", "github-token", "slack-webhook-url", "kube-token"}
+SECRET_INPUTS = {"password", "prometheus-token", "github-token", "slack-webhook-url", "kube-token",
+                 "pagerduty-routing-key", "webhook-url", "webhook-secret"}
 
 covered = {c[0] for c in CASES} | set(FREE_TEXT)
 t.ok(len(ALL_INPUTS) >= 36, "action.yml read: %d inputs" % len(ALL_INPUTS))

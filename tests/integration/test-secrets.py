@@ -36,6 +36,9 @@ GH_TOKEN = "ghs_GhCore7Hq2Lw9Rk4Vb"
 HOOK_SECRET = "hook_HookCore8Tq3Zx"
 HOOK_PATH = "/services/T0SECRET/B0SECRET/" + HOOK_SECRET
 KTOKEN = "ktok_KubeCore91be7_token"
+PD_KEY = "PdKeyCore5Rt8Yw2Qz7Xn4Lm1Hs6Jv3B"       # PagerDuty wants 32 characters
+WEBHOOK_SECRET = "whsec-WebhookCore4Kp9"
+WEBHOOK_PATH = "/hooks/HookPathCore7Dn2/deliver"
 USER = "smoke_test"
 
 t = TAP()
@@ -53,7 +56,7 @@ KEY_LINES = [l for l in (key_pem or "").splitlines() if l and not l.startswith("
 KEY_B64 = base64.b64encode(key_pem.encode()).decode() if key_pem else ""
 
 SECRETS = [PASSWORD, json.dumps(PASSWORD)[1:-1], urllib.parse.quote(PASSWORD, safe=""), TOKEN, PROM_TOKEN,
-           GH_TOKEN, HOOK_SECRET, HOOK_PATH, KTOKEN] + KEY_LINES + ([KEY_B64] if KEY_B64 else [])
+           GH_TOKEN, HOOK_SECRET, HOOK_PATH, KTOKEN, PD_KEY, WEBHOOK_SECRET, WEBHOOK_PATH] + KEY_LINES + ([KEY_B64] if KEY_B64 else [])
 
 
 def core(secret):
@@ -61,7 +64,8 @@ def core(secret):
     return runs[-1] if runs and len(runs[-1]) >= 10 else None
 
 
-CORES = [core(x) for x in (PASSWORD, TOKEN, PROM_TOKEN, GH_TOKEN, HOOK_SECRET, KTOKEN)]
+CORES = [core(x) for x in (PASSWORD, TOKEN, PROM_TOKEN, GH_TOKEN, HOOK_SECRET, KTOKEN, PD_KEY, WEBHOOK_SECRET,
+                           WEBHOOK_PATH)]
 t.ok(all(CORES), "every secret has a distinctive core: %s" % CORES)
 SECRETS += CORES
 
@@ -91,12 +95,18 @@ prom = service("healthy", {"token": PROM_TOKEN,
                            "routes": {"GET /api/v1/query": {"status": 200, "body": PROM_OK, "require_auth": True}}})
 HOOK = slack.url + HOOK_PATH
 SECRETS.append(HOOK)
+pd = Server(os.path.join(SERVERS, "pagerduty.py"))
+receiver = Server(os.path.join(SERVERS, "webhook.py"), "--secret", WEBHOOK_SECRET, "--require-signature")
+WEBHOOK_URL = receiver.url + WEBHOOK_PATH
+SECRETS.append(WEBHOOK_URL)
 runs = []
 
 
 def reset_all(*servers):
     gh._control("POST", "/_test/reset", {"all": True})
     slack._control("POST", "/_test/reset", {"all": True})
+    pd._control("POST", "/_test/reset", {})
+    receiver._control("POST", "/_test/reset", {})
     prom.reset()
     for s in servers:
         s.reset()
@@ -114,7 +124,9 @@ def inputs(svc, k=None, **kw):
     b = {"url": svc.url, "environment": "production", "username": USER, "password": PASSWORD,
          "endpoints": "GET /api/projects", "prometheus-url": prom.url, "prometheus-token": PROM_TOKEN,
          "github-token": GH_TOKEN, "slack-webhook-url": HOOK, "create-issue": "true",
-         "rollback": "true" if k is not None else "false", "rollback-timeout": "20s", "wait-timeout": "5s"}
+         "rollback": "true" if k is not None else "false", "rollback-timeout": "20s", "wait-timeout": "5s",
+         "pagerduty-routing-key": PD_KEY, "pagerduty-events-url": pd.url + "/v2/enqueue",
+         "webhook-url": WEBHOOK_URL, "webhook-secret": WEBHOOK_SECRET, "webhook-on": "always"}
     if k is not None:
         b["kubeconfig"] = kubeconfig(k.url)
     b.update({key.replace("_", "-"): v for key, v in kw.items()})
@@ -130,6 +142,13 @@ def no_leak(r, what, extra_servers=()):
     extra = [json.dumps(i, ensure_ascii=False) for i in issues()]
     extra += [json.dumps(m, ensure_ascii=False) for m in messages()]
     extra += [q["body"] for q in gh.requests() + slack.requests()]
+    # the webhook receiver: bodies and every header (the signature is not the secret)
+    extra += [q["body"] + json.dumps(q["headers"]) for q in receiver.requests()]
+    # PagerDuty's body carries the routing key where it belongs, and nothing else secret
+    for q in pd.requests():
+        ev = json.loads(q["body"])
+        ev.pop("routing_key", None)
+        extra.append(json.dumps(ev, ensure_ascii=False) + json.dumps(q["headers"]))
     for s in extra_servers:
         extra += [q["body"] for q in s.requests() if "/auth/login" not in q["path"]]
         extra += [q["path"] for q in s.requests()]
@@ -164,6 +183,9 @@ with kube.launch(scenario="history", config={"token": KTOKEN, "controller": {"mo
          "pass: the Prometheus token")
     used(any(q["headers"].get("authorization") == "Bearer " + KTOKEN for q in k.requests()), "pass: the kube token")
     used(len(messages()) == 1, "pass: the Slack webhook (slack-notify: always)")
+    used([json.loads(q["body"])["routing_key"] for q in pd.requests()] == [PD_KEY],
+         "pass: the PagerDuty routing key (a resolve)")
+    used([q["signature_valid"] for q in receiver.requests()] == [True], "pass: the webhook secret signed the report")
     no_leak(r, "pass", [s, prom, k])
 
 # --- a bad release: rolled back, an issue and a Slack message ---------------------------------
@@ -179,7 +201,21 @@ with kube.launch(scenario="history", config={"token": KTOKEN, "controller": {"mo
     used(len(issues()) == 1 and any(q["headers"].get("authorization") == "Bearer " + GH_TOKEN for q in gh.requests()),
          "rollback: the GitHub token opened an issue")
     used(len(messages()) == 1, "rollback: the Slack webhook got the alert")
+    used([json.loads(q["body"])["event_action"] for q in pd.requests()] == ["trigger"],
+         "rollback: PagerDuty triggered with the key")
+    used([(q["event"], q["signature_valid"]) for q in receiver.requests()] == [("rolled-back", True)],
+         "rollback: the webhook got the signed report")
     no_leak(r, "rollback", [s, prom, k])
+
+# --- the release recovers: the issue is closed with a comment, PagerDuty resolved ------------------
+with service("healthy", {"users": {USER: PASSWORD}, "token": TOKEN}) as s:
+    gh._control("POST", "/_test/reset", {})
+    receiver._control("POST", "/_test/reset", {})
+    r = run_gate(inputs(s, None), env=ENV)
+    runs.append(r)
+    used(r.outputs.get("closed-issues") == "1" and [q["event"] for q in receiver.requests()] == ["recovered"],
+         "recovery: the GitHub token closed the issue; the webhook said recovered")
+    no_leak(r, "recovery", [s, prom])
 
 # --- the same, kubeconfig given base64-encoded and from a KUBECONFIG file, dry run -----------------
 with kube.launch(scenario="history", config={"token": KTOKEN, "controller": {"mode": "normal", "step_ms": 40}}) as k, \
@@ -232,12 +268,14 @@ with kube.launch(scenario="history", config={"token": KTOKEN, "forbid": ["patch"
 with service("healthy", {"users": {USER: PASSWORD}, "token": TOKEN}) as s:
     reset_all()
     for name, value in (("retries", "99"), ("slack-webhook-url", "not-a-url/" + HOOK_SECRET),
-                        ("prometheus-url", "ftp://" + PROM_TOKEN)):
+                        ("prometheus-url", "ftp://" + PROM_TOKEN), ("webhook-url", "ftp://x" + WEBHOOK_PATH),
+                        ("webhook-on", "never")):
         r = run_gate(inputs(s, None, **{name: value}), env=ENV)
         runs.append(r)
         t.eq(r.rc, 2, "invalid %s: exit 2" % name)
         no_leak(r, "invalid %s" % name, [s, prom])
-    t.eq(s.requests() + prom.requests() + gh.requests() + slack.requests(), [], "invalid configuration: nothing sent")
+    t.eq(s.requests() + prom.requests() + gh.requests() + slack.requests() + pd.requests() + receiver.requests(), [],
+         "invalid configuration: nothing sent")
 
 # --- cancelled mid-readiness ------------------------------------------------------------------------
 _procs = []
@@ -396,6 +434,8 @@ with service("healthy", INJ) as s:
 
 gh.stop()
 slack.stop()
+pd.stop()
+receiver.stop()
 prom.stop()
 t.ok(len(runs) >= 9, "%d runs searched" % len(runs))
 t.done()

@@ -86,6 +86,14 @@ with service("healthy", svc_config) as svc, \
          "no ca-cert: host and cause named") or t.diag(r.stdout[-1500:])
     t.ok("pass that CA in the ca-cert input" in r.stdout, "no ca-cert: ca-cert suggested")
 
+    # --- a refused certificate is configuration: the readiness wait does not sit out wait-timeout ---
+    r = gate(svc_url, wait_timeout="10m")
+    t.eq(r.rc, 1, "private CA, long wait-timeout: the gate fails (exit 1)")
+    t.ok("its certificate was refused" in r.stdout
+         and not any(l.strip().startswith("waiting for /health:") for l in r.stdout.splitlines()),
+         "a refused certificate ends the readiness wait at the first answer, no polling") \
+        or t.diag(r.stdout[:2500])
+
     # --- with ca-cert: HTTP/2, one connection, every endpoint in flight at once ---------------------
     ng.clear_log()
     svc._control("POST", "/_test/reset")

@@ -47,6 +47,7 @@ if [ "$root" = "--self-test" ]; then
 	plant "a new file including curl" src/extra.c '#include <curl/curl.h>'
 	plant "http.c including config.h" src/http.c '#include "config.h"'
 	plant "rollback.c including checks/smoke.h" src/rollback.c '#include "checks/smoke.h"'
+	plant "<openssl/evp.h> outside digest.c" src/issue.c '#include <openssl/evp.h>'
 	echo "1..$n"
 	exit $failed
 fi
@@ -78,6 +79,7 @@ only_in 'curl/curl\.h' src/http.c '<curl/curl.h>'
 only_in 'curl/[a-z]+\.h' src/http.c 'any libcurl header'
 only_in 'yaml\.h' 'src/kubeconfig.c|src/yamlh.c' '<yaml.h>'
 only_in 'git2(\.h|/[a-z_/]+\.h)' src/gitmeta.c '<git2.h>'
+only_in 'openssl/[a-z_]+\.h' src/digest.c 'any OpenSSL (libcrypto) header'
 
 # a call, not a mention in a comment: lines that are comment text are left out
 hits=$(grep -nE '(^|[^A-Za-z0-9_])(secure_)?getenv[[:space:]]*\(' $sources /dev/null |
@@ -98,6 +100,8 @@ never_includes src/rollback.c 'checks/smoke.h' 'main.c runs the recovery checks'
 never_includes src/issue.c 'clients/slack.h' 'the Slack message is message.c'
 never_includes src/kubectl.c 'clients/k8s.h' 'kubectl.c is pure: no API calls'
 never_includes src/kubectl.c 'http.h' 'kubectl.c is pure: no HTTP'
+never_includes src/incident.c 'clients/slack.h' 'the recovered message is message.c'
+never_includes src/manager.c 'clients/k8s.h' 'manager.c is pure: no API calls'
 
 echo "1..$n"
 exit $bad

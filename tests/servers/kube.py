@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Stand-in Kubernetes API server (apps/v1 Deployments and ReplicaSets).
+"""Stand-in Kubernetes API server (apps/v1 Deployments, ReplicaSets, StatefulSets, DaemonSets and
+ControllerRevisions).
 
 Good enough that real kubectl 1.20 runs `rollout undo`, `rollout undo --to-revision`,
 `rollout undo --dry-run=server`, `rollout status`, `rollout history` and `rollout pause`
@@ -23,6 +24,8 @@ Control endpoints (never recorded, never need the token):
     POST /_test/deploy     {"name","namespace","image"|"tag","change_cause"}: a newer deploy
                            lands (template changes; the controller makes a new revision)
     POST /_test/delete     {"kind","name","namespace"}: delete an object (watchers see DELETED)
+    POST /_test/touch      {"kind","name","namespace"}: a status-only write (new resourceVersion)
+    (/_test/deploy takes "kind" too: StatefulSet, DaemonSet)
 
 API served:
     /api (APIVersions with no versions: kubectl then skips /api/v1, whose empty resource list
@@ -123,7 +126,11 @@ KINDS = {
     # resource -> (Kind, ListKind)
     "deployments": ("Deployment", "DeploymentList"),
     "replicasets": ("ReplicaSet", "ReplicaSetList"),
+    "statefulsets": ("StatefulSet", "StatefulSetList"),
+    "daemonsets": ("DaemonSet", "DaemonSetList"),
+    "controllerrevisions": ("ControllerRevision", "ControllerRevisionList"),
 }
+WORKLOADS = ("deployments", "statefulsets", "daemonsets")
 RESOURCE_OF = {v[0]: k for k, v in KINDS.items()}
 
 
@@ -371,6 +378,109 @@ def make_history(name="atom", namespace="default", revisions=((1, "v1"), (2, "v2
     return objects
 
 
+def revision_data(template):
+    """A ControllerRevision's data as the StatefulSet and DaemonSet controllers record it
+    (getPatch: the template with "$patch": "replace", keys sorted as Go marshals a map)."""
+    t = copy.deepcopy(template)
+    t["$patch"] = "replace"
+    return json.loads(json.dumps({"spec": {"template": t}}, sort_keys=True))
+
+
+def revision_hash(data, collision=0):
+    digest = hashlib.sha256(("%s#%d" % (json.dumps(semantic(strip_directives(data)), sort_keys=True),
+                                       collision)).encode()).digest()
+    return "".join(_SAFE[b % len(_SAFE)] for b in digest[:10])
+
+
+def controller_revision(kind, owner_name, owner_uid, namespace, template, revision, collision=0):
+    data = revision_data(template)
+    h = revision_hash(data, collision)
+    labels = dict((template.get("metadata") or {}).get("labels") or {})
+    labels["controller-revision-hash"] = h
+    return {
+        "kind": "ControllerRevision",
+        "apiVersion": "apps/v1",
+        "metadata": {
+            "name": "%s-%s" % (owner_name, h),
+            "namespace": namespace,
+            "uid": object_uid("ControllerRevision", namespace, "%s-%s" % (owner_name, h)),
+            "resourceVersion": "",
+            "creationTimestamp": FIXED_TIME,
+            "labels": labels,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": kind, "name": owner_name, "uid": owner_uid,
+                                 "controller": True, "blockOwnerDeletion": True}],
+        },
+        "data": data,
+        "revision": revision,
+    }
+
+
+def make_set_history(kind="StatefulSet", name="db", namespace="default", revisions=((1, "v1"), (2, "v2")),
+                     current=None, replicas=3, strategy="RollingUpdate", partition=None, nodes=2,
+                     extra_annotations=None, labels=None, foreign=False):
+    """A StatefulSet or DaemonSet plus one ControllerRevision per revision, as a cluster shows them.
+    revisions: (revision, tag[, None, image]) pairs or dicts; current: the live one (default highest).
+    strategy: RollingUpdate or OnDelete; partition: a StatefulSet's rollingUpdate.partition; nodes: a
+    DaemonSet's desiredNumberScheduled. foreign: add a revision controlled by another object."""
+    entries = _revision_entries(revisions)
+    if current is None and entries:
+        current = max(e[0] for e in entries)
+    by_rev = {e[0]: e for e in entries}
+    uid = object_uid(kind, namespace, name)
+    cur = by_rev.get(current)
+    template = pod_template(name, cur[1] if cur else "v1", cur[3] if cur else None)
+    generation = max([e[0] for e in entries] or [1])
+    crs = []
+    names = set()
+    for rev, tag, _extra, img in entries:
+        collision = 0
+        cr = controller_revision(kind, name, uid, namespace, pod_template(name, tag, img), rev)
+        while cr["metadata"]["name"] in names:
+            collision += 1
+            cr = controller_revision(kind, name, uid, namespace, pod_template(name, tag, img), rev, collision)
+        names.add(cr["metadata"]["name"])
+        crs.append(cr)
+    cur_name = next((c["metadata"]["name"] for c in crs if c["revision"] == current), "")
+    spec = {"selector": {"matchLabels": {"app": name}}, "template": template, "revisionHistoryLimit": 10}
+    if kind == "StatefulSet":
+        spec.update({"replicas": replicas, "serviceName": name, "podManagementPolicy": "OrderedReady"})
+        us = {"type": strategy}
+        if strategy == "RollingUpdate":
+            us["rollingUpdate"] = {"partition": partition or 0}
+        spec["updateStrategy"] = us
+        status = {"observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
+                  "currentReplicas": replicas, "updatedReplicas": replicas, "availableReplicas": replicas,
+                  "currentRevision": cur_name, "updateRevision": cur_name, "collisionCount": 0}
+    else:
+        us = {"type": strategy}
+        if strategy == "RollingUpdate":
+            us["rollingUpdate"] = {"maxUnavailable": 1, "maxSurge": 0}
+        spec["updateStrategy"] = us
+        status = {"observedGeneration": generation, "currentNumberScheduled": nodes, "numberMisscheduled": 0,
+                  "desiredNumberScheduled": nodes, "numberReady": nodes, "updatedNumberScheduled": nodes,
+                  "numberAvailable": nodes}
+    obj = {
+        "kind": kind,
+        "apiVersion": "apps/v1",
+        "metadata": {"name": name, "namespace": namespace, "uid": uid, "resourceVersion": "",
+                     "generation": generation, "creationTimestamp": FIXED_TIME,
+                     "labels": dict(labels or {"app": name}), "annotations": dict(extra_annotations or {})},
+        "spec": spec,
+        "status": status,
+    }
+    if not obj["metadata"]["annotations"]:
+        del obj["metadata"]["annotations"]
+    if foreign:
+        other = controller_revision(kind, name + "-other", object_uid(kind, namespace, name + "-other"), namespace,
+                                    pod_template(name, "foreign"), 99)
+        crs.append(other)
+    order = sorted(crs, key=lambda c: c["metadata"]["name"])  # a real list is in name order
+    objects = [obj] + order
+    for i, o in enumerate(objects):
+        o["metadata"]["resourceVersion"] = str(100 + i)
+    return objects
+
+
 SCENARIOS = {
     # name: make_history keyword arguments (None: no objects at all)
     "default": {},
@@ -402,6 +512,8 @@ def scenario(spec):
             out.extend(scenario(s))
         return out
     if isinstance(spec, dict):
+        if spec.get("kind") in ("StatefulSet", "DaemonSet"):
+            return make_set_history(**spec)
         return make_history(**spec)
     raise ValueError("bad scenario %r" % (spec,))
 
@@ -416,7 +528,7 @@ def state_items(state):
         raise ValueError("state must be a list of objects or {\"items\": [...]}")
     for o in state:
         if not isinstance(o, dict) or o.get("kind") not in RESOURCE_OF:
-            raise ValueError("state objects must be Deployments or ReplicaSets with a kind")
+            raise ValueError("state objects must be apps/v1 objects with a kind (%s)" % ", ".join(sorted(RESOURCE_OF)))
     return state
 
 
@@ -684,6 +796,9 @@ def merge_patch(target, patch, strategic=False):
     and drops $-directives (a simplification of strategic merge patch)."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
+    if strategic and patch.get("$patch") == "replace":
+        # the directive replaces the whole map (what a ControllerRevision's data says of the template)
+        return strip_directives(patch)
     out = copy.deepcopy(target) if isinstance(target, dict) else {}
     for k, v in patch.items():
         if strategic and k.startswith("$"):
@@ -710,6 +825,14 @@ def merge_patch(target, patch, strategic=False):
         else:
             out[k] = copy.deepcopy(v)
     return out
+
+
+def strip_directives(v):
+    if isinstance(v, dict):
+        return {k: strip_directives(x) for k, x in v.items() if not k.startswith("$")}
+    if isinstance(v, list):
+        return [strip_directives(x) for x in v]
+    return copy.deepcopy(v)
 
 
 # --------------------------------------------------------------------------------------
@@ -917,6 +1040,8 @@ class Controller(threading.Thread):
                 with self.store.cond:
                     for d in [o for o in self.store.objects if o["kind"] == "Deployment"]:
                         self.sync(d["metadata"]["namespace"], d["metadata"]["name"], mode)
+                    for d in [o for o in self.store.objects if o["kind"] in ("StatefulSet", "DaemonSet")]:
+                        self.sync_set(d["kind"], d["metadata"]["namespace"], d["metadata"]["name"], mode)
             except Exception as e:  # keep simulating whatever a test throws at us
                 sys.stderr.write("kube.py controller: %r\n" % (e,))
 
@@ -1002,6 +1127,72 @@ class Controller(threading.Thread):
             set_condition(status, "Progressing", "True", "NewReplicaSetAvailable",
                           'ReplicaSet "%s" has successfully progressed.' % new_rs["metadata"]["name"])
         self.write_status(d, new_rs, olds())
+
+    def sync_set(self, kind, namespace, name, mode):
+        """A much simplified StatefulSet / DaemonSet controller: a new template gets a
+        ControllerRevision (an equal one is reused and renumbered max + 1, as history.go does),
+        then one pod a step is updated, up to the partition; OnDelete updates none."""
+        store = self.store
+        o = store.get(kind, namespace, name)
+        if o is None:
+            return
+        spec, status = o.get("spec") or {}, o.setdefault("status", {})
+        generation = o["metadata"].get("generation", 1)
+        crs = [c for c in store.list("ControllerRevision", namespace) if controlled_by(c, o)]
+        data = revision_data(spec.get("template") or {})
+        stuck = mode in ("stuck", "deadline")
+        if status.get("observedGeneration", 0) < generation:
+            max_rev = max([c.get("revision", 0) for c in crs] or [0])
+            same = [c for c in crs if json_equal(semantic(strip_directives(c.get("data"))),
+                                                 semantic(strip_directives(data)))]
+            if same:
+                cr = copy.deepcopy(same[0])
+                if cr.get("revision") != max_rev:
+                    cr["revision"] = max_rev + 1
+                    cr = store.update(cr)
+            else:
+                existing = {c["metadata"]["name"] for c in store.list("ControllerRevision", namespace)}
+                collision = 0
+                cr = controller_revision(kind, name, o["metadata"]["uid"], namespace, spec.get("template") or {},
+                                         max_rev + 1)
+                while cr["metadata"]["name"] in existing:
+                    collision += 1
+                    cr = controller_revision(kind, name, o["metadata"]["uid"], namespace, spec.get("template") or {},
+                                             max_rev + 1, collision)
+                cr["metadata"]["uid"] = str(uuid.uuid4())
+                cr["metadata"]["creationTimestamp"] = now_rfc3339()
+                cr = store.create(cr)
+            status["observedGeneration"] = generation
+            if kind == "StatefulSet":
+                status["updateRevision"] = cr["metadata"]["name"]
+                status["updatedReplicas"] = 0 if status.get("currentRevision") != cr["metadata"]["name"] else \
+                    spec.get("replicas", 1)
+            else:
+                status["updatedNumberScheduled"] = 0
+            store.update(o)
+            return
+        us = spec.get("updateStrategy") or {}
+        if us.get("type") != "RollingUpdate" or stuck:
+            return  # OnDelete: pods change only when someone deletes them
+        if kind == "StatefulSet":
+            replicas = spec.get("replicas", 1)
+            partition = (us.get("rollingUpdate") or {}).get("partition") or 0
+            updated = status.get("updatedReplicas", 0)
+            if updated < replicas - partition:
+                status["updatedReplicas"] = updated + 1
+            elif status.get("currentRevision") != status.get("updateRevision") and partition == 0:
+                status["currentRevision"] = status.get("updateRevision")
+                status["currentReplicas"] = replicas
+            status["readyReplicas"] = replicas
+            status["availableReplicas"] = replicas
+        else:
+            desired = status.get("desiredNumberScheduled", 0)
+            updated = status.get("updatedNumberScheduled", 0)
+            if updated < desired:
+                status["updatedNumberScheduled"] = updated + 1
+            status["numberAvailable"] = desired
+            status["numberReady"] = desired
+        store.update(o)
 
     def write_status(self, d, new_rs, old_rss):
         status = d.setdefault("status", {})
@@ -1117,9 +1308,10 @@ class Controller(threading.Thread):
 
 def validate_deployment(new, old):
     name = old["metadata"]["name"]
+    kind = old.get("kind", "Deployment")
     md = new.get("metadata")
     if not isinstance(md, dict):
-        raise invalid("Deployment", name, "metadata", "must be an object")
+        raise invalid(kind, name, "metadata", "must be an object")
     if md.get("name") != name:
         raise ApiError(400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)"
                        % (md.get("name"), name))
@@ -1131,27 +1323,27 @@ def validate_deployment(new, old):
                            {"causes": [{"reason": "FieldValueInvalid", "field": "patch"}]})
     spec = new.get("spec")
     if not isinstance(spec, dict):
-        raise invalid("Deployment", name, "spec", "must be an object")
+        raise invalid(kind, name, "spec", "must be an object")
     if "replicas" in spec and (isinstance(spec["replicas"], bool) or not isinstance(spec["replicas"], int) or spec["replicas"] < 0):
-        raise invalid("Deployment", name, "spec.replicas", "must be greater than or equal to 0", spec["replicas"])
+        raise invalid(kind, name, "spec.replicas", "must be greater than or equal to 0", spec["replicas"])
     if "paused" in spec and not isinstance(spec["paused"], bool):
-        raise invalid("Deployment", name, "spec.paused", "must be a boolean", spec["paused"])
+        raise invalid(kind, name, "spec.paused", "must be a boolean", spec["paused"])
     if not json_equal(semantic(spec.get("selector")), semantic(old["spec"].get("selector"))):
-        raise invalid("Deployment", name, "spec.selector", "field is immutable", spec.get("selector"))
+        raise invalid(kind, name, "spec.selector", "field is immutable", spec.get("selector"))
     template = spec.get("template")
     if not isinstance(template, dict):
-        raise invalid("Deployment", name, "spec.template", "Required value")
+        raise invalid(kind, name, "spec.template", "Required value")
     tlabels = (template.get("metadata") or {}).get("labels") or {}
     if not isinstance(tlabels, dict) or not labels_match(selector_reqs(spec.get("selector")), tlabels):
-        raise invalid("Deployment", name, "spec.template.metadata.labels",
+        raise invalid(kind, name, "spec.template.metadata.labels",
                       "`selector` does not match template `labels`", tlabels)
     containers = (template.get("spec") or {}).get("containers")
     if not isinstance(containers, list) or not containers:
-        raise invalid("Deployment", name, "spec.template.spec.containers", "Required value")
+        raise invalid(kind, name, "spec.template.spec.containers", "Required value")
     for i, c in enumerate(containers):
         for f in ("name", "image"):
             if not isinstance(c, dict) or not isinstance(c.get(f), str) or not c.get(f):
-                raise invalid("Deployment", name, "spec.template.spec.containers[%d].%s" % (i, f), "Required value")
+                raise invalid(kind, name, "spec.template.spec.containers[%d].%s" % (i, f), "Required value")
 
 
 def prepare_update(new, old):
@@ -1170,8 +1362,10 @@ def prepare_update(new, old):
         new["status"] = copy.deepcopy(old["status"])
     else:
         new.pop("status", None)
+    # a Deployment's annotations bump it too (its strategy's PrepareForUpdate); other kinds: the spec only
     if (not json_equal(semantic(new.get("spec")), semantic(old.get("spec")))
-            or not json_equal(md.get("annotations") or {}, omd.get("annotations") or {})):
+            or (old["kind"] == "Deployment"
+                and not json_equal(md.get("annotations") or {}, omd.get("annotations") or {}))):
         md["generation"] = omd.get("generation", 1) + 1
     return new
 
@@ -1211,7 +1405,8 @@ def openapi_v2_protobuf():
         return _pb(1, _pb(2, _pb(3, q)))
 
     paths = b""
-    for kind, plural in (("Deployment", "deployments"), ("ReplicaSet", "replicasets")):
+    for kind, plural in (("Deployment", "deployments"), ("ReplicaSet", "replicasets"),
+                         ("StatefulSet", "statefulsets"), ("DaemonSet", "daemonsets")):
         op = (_pb(1, "apps_v1") + _pb(5, "patchAppsV1Namespaced" + kind)
               + _pb(8, dry_run_param())
               + _pb(13, named_any("x-kubernetes-action", "patch\n"))
@@ -1242,6 +1437,12 @@ DISCOVERY_APPS_V1 = {
          "verbs": ["delete", "get", "list", "patch", "watch"], "shortNames": ["deploy"], "categories": ["all"]},
         {"name": "replicasets", "singularName": "", "namespaced": True, "kind": "ReplicaSet",
          "verbs": ["delete", "get", "list", "watch"], "shortNames": ["rs"], "categories": ["all"]},
+        {"name": "statefulsets", "singularName": "", "namespaced": True, "kind": "StatefulSet",
+         "verbs": ["delete", "get", "list", "patch", "watch"], "shortNames": ["sts"], "categories": ["all"]},
+        {"name": "daemonsets", "singularName": "", "namespaced": True, "kind": "DaemonSet",
+         "verbs": ["delete", "get", "list", "patch", "watch"], "shortNames": ["ds"], "categories": ["all"]},
+        {"name": "controllerrevisions", "singularName": "", "namespaced": True, "kind": "ControllerRevision",
+         "verbs": ["delete", "get", "list", "watch"]},
     ],
 }
 DISCOVERY_CORE_V1 = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1", "resources": []}
@@ -1249,7 +1450,8 @@ VERSION = {"major": "1", "minor": "28", "gitVersion": "v1.28.0", "gitCommit": "0
            "gitTreeState": "clean", "buildDate": "2024-05-01T12:00:00Z", "goVersion": "go1.20.5",
            "compiler": "gc", "platform": "linux/amd64"}
 
-RESOURCE_PATH = re.compile(r"^/apis/apps/v1/(?:namespaces/([^/]+)/)?(deployments|replicasets)(?:/([^/]+))?/?$")
+RESOURCE_PATH = re.compile(r"^/apis/apps/v1/(?:namespaces/([^/]+)/)?"
+                           r"(deployments|replicasets|statefulsets|daemonsets|controllerrevisions)(?:/([^/]+))?/?$")
 
 
 def dumps(obj):
@@ -1372,6 +1574,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_body(200, {"ok": True, "config": srv.config})
             if path == "/_test/deploy":
                 return self.send_body(200, srv.deploy(**data))
+            if path == "/_test/touch":
+                return self.send_body(200, srv.touch(**data))
             if path == "/_test/delete":
                 kind = data.get("kind", "Deployment")
                 return self.send_body(200, srv.store.delete(kind, data.get("namespace", "default"), data["name"]))
@@ -1447,7 +1651,7 @@ class Handler(BaseHTTPRequestHandler):
         watching = self.query.get("watch") in ("true", "1")
         verb = {"GET": "watch" if watching else ("get" if name else "list"), "PATCH": "patch",
                 "DELETE": "delete"}.get(self.command)
-        if verb is None or (verb == "patch" and resource != "deployments") or (self.command != "GET" and not name):
+        if verb is None or (verb == "patch" and resource not in WORKLOADS) or (self.command != "GET" and not name):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource",
                            {"name": name or "", "group": "apps", "kind": resource})
         self.check_forbidden(verb, resource, namespace, name)
@@ -1473,7 +1677,7 @@ class Handler(BaseHTTPRequestHandler):
         if verb == "delete":
             gone = srv.store.delete(kind, namespace, name)
             return self.send_body(200, gone)
-        return self.patch(namespace, name)
+        return self.patch(namespace, name, resource)
 
     def check_forbidden(self, verb, resource, namespace, name):
         forbid = self.server.config.get("forbid") or []
@@ -1606,7 +1810,7 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
 
-    def patch(self, namespace, name):
+    def patch(self, namespace, name, resource="deployments"):
         srv = self.server
         store = srv.store
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -1624,9 +1828,9 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError) as e:
             raise ApiError(400, "BadRequest", "error decoding patch: %s" % e)
         with store.cond:
-            old = store.get("Deployment", namespace, name)
+            old = store.get(KINDS[resource][0], namespace, name)
             if old is None:
-                raise not_found("deployments", name)
+                raise not_found(resource, name)
             if ctype == "application/json-patch+json":
                 if not isinstance(patch, list) or not all(isinstance(op, dict) for op in patch):
                     raise ApiError(400, "BadRequest", "json: cannot unmarshal %s into Go value of type jsonpatch.Patch"
@@ -1649,9 +1853,9 @@ class Handler(BaseHTTPRequestHandler):
             validate_deployment(new, old)
             want_rv = new.get("metadata", {}).get("resourceVersion")
             if want_rv not in (None, "", old["metadata"]["resourceVersion"]):
-                raise ApiError(409, "Conflict", 'Operation cannot be fulfilled on deployments.apps "%s": the object has '
-                               "been modified; please apply your changes to the latest version and try again" % name,
-                               {"name": name, "group": "apps", "kind": "deployments"})
+                raise ApiError(409, "Conflict", 'Operation cannot be fulfilled on %s.apps "%s": the object has '
+                               "been modified; please apply your changes to the latest version and try again"
+                               % (resource, name), {"name": name, "group": "apps", "kind": resource})
             new = prepare_update(new, old)
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
             if dry == "All":
@@ -1734,12 +1938,22 @@ class Server(ThreadingHTTPServer):
                 return dict(f)
         return None
 
-    def deploy(self, name="atom", namespace="default", image=None, tag=None, change_cause=None):
+    def touch(self, kind, name, namespace="default"):
+        """A status-only write (what a controller does all the time): a new resourceVersion, the
+        same generation."""
+        with self.store.cond:
+            o = self.store.get(kind, namespace, name)
+            if o is None:
+                raise not_found(RESOURCE_OF[kind], name)
+            o.setdefault("status", {})["touches"] = o["status"].get("touches", 0) + 1
+            return self.store.update(o)
+
+    def deploy(self, name="atom", namespace="default", image=None, tag=None, change_cause=None, kind="Deployment"):
         """A newer deploy lands: change the first container's image (tag also sets env CHANGE)."""
         with self.store.cond:
-            d = self.store.get("Deployment", namespace, name)
+            d = self.store.get(kind, namespace, name)
             if d is None:
-                raise not_found("deployments", name)
+                raise not_found(RESOURCE_OF[kind], name)
             old = copy.deepcopy(d)
             c = d["spec"]["template"]["spec"]["containers"][0]
             if tag is not None:
@@ -1753,7 +1967,8 @@ class Server(ThreadingHTTPServer):
                 raise ValueError("deploy needs image or tag")
             if change_cause is None:
                 change_cause = "deploy %s" % (tag if tag is not None else image)
-            d["metadata"].setdefault("annotations", {})[CHANGE_CAUSE] = change_cause
+            if kind == "Deployment":
+                d["metadata"].setdefault("annotations", {})[CHANGE_CAUSE] = change_cause
             d = prepare_update(d, old)
             return self.store.update(d)
 
@@ -1802,6 +2017,9 @@ class Running:
 
     def deploy(self, **kw):
         return self.call("POST", "/_test/deploy", kw)[1]
+
+    def touch(self, **kw):
+        return self.call("POST", "/_test/touch", kw)[1]
 
     def find(self, kind, name, namespace="default"):
         for o in self.state()["items"]:
