@@ -130,6 +130,14 @@ void http_global_cleanup(void);
 
 struct http *http_new(void);
 void http_free(struct http *h);
+/*
+ * A time budget for every request from now on: each attempt ends by deadline_ms (monotonic) and
+ * lasts at most request_ms, nothing is retried, and a batch started past the deadline sends
+ * nothing (ERR_TIMEOUT, "the time allowed (what) ran out"). deadline_ms 0 lifts it.
+ */
+void http_budget_set(struct http *h, int64_t deadline_ms, int64_t request_ms, const char *what);
+/* the budget's deadline (monotonic), 0 when none: clients that wait between requests stop there */
+int64_t http_budget_deadline(const struct http *h);
 
 /*
  * The system CA bundle for every request (SSL_CERT_FILE, as curl's tool and OpenSSL honour it);
