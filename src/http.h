@@ -158,7 +158,10 @@ struct http_batch *http_batch_new(struct http *h, const struct http_batch_opts *
 void http_batch_add(struct http_batch *b, struct http_request *req);
 /* aborts queued and running requests (state HTTP_ABORTED, on_done not called) */
 void http_batch_abort(struct http_batch *b);
-/* runs until every request is final; returns 0, or ERR_CANCELLED after SIGTERM/SIGINT */
+/*
+ * runs until every request is final; returns 0, ERR_CANCELLED after SIGTERM/SIGINT, or ERR_TIMEOUT
+ * when started past http_budget_set()'s deadline (nothing is sent then)
+ */
 int http_batch_run(struct http_batch *b, struct error *err);
 void http_batch_free(struct http_batch *b);
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Issue 8: a cancelled job. The runner stops a cancelled step with SIGTERM (then SIGKILL). The
-gate must abandon in-flight requests, never leave a rollback half-sent, say in its outputs,
-summary and report what happened, and exit within a second or two. Signalled mid-readiness-wait,
-mid-request, mid-monitoring and mid-rollback-wait; the moment is chosen from what the stand-ins
-have received, never from a fixed sleep."""
+"""Issue 8: a cancelled job. The runner stops a cancelled step with SIGINT, SIGTERM 7.5 s later,
+then kills it 2.5 s after that (actions/runner src/Runner.Sdk/ProcessInvoker.cs). The gate must
+abandon in-flight requests, never leave a rollback half-sent, say in its outputs, summary and report
+what happened, and exit within a second or two. Signalled mid-readiness-wait, mid-request,
+mid-monitoring and mid-rollback-wait; the moment is chosen from what the stand-ins have received,
+never from a fixed sleep. A cancel during the rollback still tells the owners (GitHub, PagerDuty,
+Slack, webhook stand-ins) within a 5 s budget, and a second signal stops that at once; a cancel
+before the verdict tells nobody."""
 import json
 import os
 import signal
