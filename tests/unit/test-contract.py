@@ -87,7 +87,7 @@ def md_table(text, heading):
         if line.startswith("|"):
             started = True
             cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
-            if not cells or set(cells[0]) <= set("-: ") or cells[0] in ("input", "output"):
+            if not cells or set(cells[0]) <= set("-: ") or cells[0] in ("input", "output", "Area", "Target"):
                 continue
             rows.append((re.findall(r"`([^`]+)`", cells[0]), cells[1] if len(cells) > 1 else "",
                          line))
@@ -218,6 +218,30 @@ def check_docs(s):
         for name in sorted(set(re.findall(r"\b(test-[a-z0-9-]+\.(?:py|c))\b", s[doc]))):
             if not glob.glob(os.path.join(ROOT, "tests", "*", name)):
                 problems.append("%s names %s, which is in no tests/ folder" % (doc, name))
+    # every table row has its header's number of cells: GitHub splits a row at each unescaped '|',
+    # inside code spans too (a `A|B` there adds a cell and shifts the rest)
+    for doc in ("README.md", "SECURITY.md"):
+        width = None
+        in_code = False
+        for no, line in enumerate(s[doc].splitlines(), 1):
+            if line.startswith("```"):
+                in_code = not in_code
+            if in_code or not line.startswith("|"):
+                width = None
+                continue
+            cells = len(re.split(r"(?<!\\)\|", line)) - 2
+            if width is None:
+                width = cells
+            elif cells != width:
+                problems.append("%s line %d: %d table cells, the header has %d" % (doc, no, cells, width))
+    # every guarantee in SECURITY.md names the tests that prove it
+    rows = md_table(s["SECURITY.md"], "## What the gate guarantees") or []
+    if not rows:
+        problems.append("SECURITY.md: no guarantees table")
+    for _, _, line in rows:
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) < 3 or not re.search(r"test-[a-z0-9-]+\.(py|c)|fuzz-|tests/", cells[2]):
+            problems.append("SECURITY.md: the guarantee %s names no test" % cells[0])
     # every fuzz target is in SECURITY.md's table, and the table names no other
     targets = re.findall(r"^\s*'([a-z0-9-]+)',", s["fuzz/meson.build"].split("fuzz_targets = [", 1)[1]
                          .split("]", 1)[0], re.M)
@@ -309,6 +333,9 @@ def main():
     planted("layout misses a module", "README.md", "src/digest.[ch]", "src/dgst.[ch]", check_docs)
     planted("SECURITY.md cites a missing test", "SECURITY.md", "tests/integration/test-cancel.py",
             "tests/integration/test-cancelled.py", check_docs)
+    planted("a guarantee without its test", "SECURITY.md", " | `test-cancel.py` |", " |  |", check_docs)
+    planted("an unescaped pipe in a table cell", "SECURITY.md", "`O_CREAT\\|O_EXCL`", "`O_CREAT|O_EXCL`",
+            check_docs)
     planted("fuzz target not in SECURITY.md", "fuzz/meson.build", "  'url',\n",
             "  'url',\n  'webhook',\n", check_docs)
 
