@@ -1004,7 +1004,7 @@ config_production_auto(char *why, size_t size, const char *environment)
 		}
 	}
 	if (matched != NULL && negated != NULL) {
-		(void)snprintf(why, size, "\"%.*s\" in \"%s\" marks it as not production (staging limits)",
+		(void)snprintf(why, size, "\"%.*s\" in \"%s\" marks it as not production",
 			       (int)negated_len, negated, environment);
 		return false;
 	}
@@ -1012,7 +1012,7 @@ config_production_auto(char *why, size_t size, const char *environment)
 		(void)snprintf(why, size, "matched \"%.*s\" in \"%s\"", (int)matched_len, matched, environment);
 		return true;
 	}
-	(void)snprintf(why, size, "no part of \"%s\" is production, prod or prd (staging limits)", environment);
+	(void)snprintf(why, size, "no part of \"%s\" is production, prod or prd", environment);
 	return false;
 }
 
@@ -1028,8 +1028,7 @@ parse_production(struct config *cfg, void *field, const char *value, struct erro
 		*(enum production_mode *)field = on ? PRODUCTION_TRUE : PRODUCTION_FALSE;
 		cfg->production = on;
 		free(cfg->production_reason);
-		cfg->production_reason = xasprintf("production: %s, set by the production input (%s limits)", value,
-						   on ? "production" : "staging");
+		cfg->production_reason = xasprintf("production: %s, set by the production input", value);
 		return 0;
 	}
 	return error_set(err, ERR_CONFIG, "expected auto, true or false");

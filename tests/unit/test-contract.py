@@ -60,6 +60,7 @@ def sources():
         "README.md": read("README.md"),
         "SECURITY.md": read("SECURITY.md"),
         "fuzz/meson.build": read("fuzz", "meson.build"),
+        "CHANGELOG.md": read("CHANGELOG.md"),
     }
     for path in sorted(glob.glob(os.path.join(ROOT, "examples", "*.yml"))):
         s["examples/" + os.path.basename(path)] = read("examples", os.path.basename(path))
@@ -147,6 +148,10 @@ def check_names(s):
     for name in ISSUE_OUTPUTS:
         if name not in a_out:
             problems.append("output '%s' (named by an issue) is missing from action.yml" % name)
+    # the CHANGELOG's release notes name every output and every input an issue added
+    for name in a_out + ISSUE_INPUTS:
+        if "`%s`" % name not in s["CHANGELOG.md"]:
+            problems.append("CHANGELOG.md never names '%s'" % name)
     # the README's default column says what action.yml declares
     for name, spec in (action.get("inputs") or {}).items():
         if name not in r_in_defaults:
@@ -325,6 +330,7 @@ def main():
             "| `webhook-on` | `always` |")
     planted("output not declared", "outputs.c", 'put(out, "closed-issues"',
             'put(out, "closed-issue"')
+    planted("CHANGELOG misses an output", "CHANGELOG.md", "`closed-issues`", "`closed issues`")
     planted("README output missing", "README.md", "| `closed-issues` |", "| `closed_issues` |")
     planted("example passes an unknown input", "examples/deploy.yml", "          environment: staging",
             "          enviroment: staging")
