@@ -1078,6 +1078,24 @@ container_path(const struct run_context *c, const char *path, bool *mapped)
 		if (name[0] != '\0') {
 			host_ws = xasprintf("%s/%s", c->runner_workspace, name);
 		}
+	} else if (c->github_actions && path[0] == '/') {
+		/*
+		 * no RUNNER_WORKSPACE (a runner or an emulator that does not pass it): the same layout read
+		 * off the path itself, <work>/_temp/… or <work>/<name>/<name>/… with <name> the repository's
+		 */
+		const char *t = strstr(path, "/_temp/");
+		const char *slash = c->repository != NULL ? strchr(c->repository, '/') : NULL;
+		if (t != NULL) {
+			host_temp = xasprintf("%.*s", (int)(t - path) + 6, path);
+		}
+		if (slash != NULL && slash[1] != '\0' && strchr(slash + 1, '/') == NULL) {
+			char *pair = xasprintf("/%s/%s/", slash + 1, slash + 1);
+			const char *w = strstr(path, pair);
+			if (w != NULL) {
+				host_ws = xasprintf("%.*s", (int)(w - path + strlen(pair) - 1), path);
+			}
+			free(pair);
+		}
 	}
 	rest = path_below(path, host_temp);
 	if (rest != NULL && c->runner_temp != NULL && path_below(path, c->runner_temp) == NULL) {

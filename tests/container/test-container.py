@@ -743,6 +743,11 @@ def main():
         r = run.as_runner(inputs("healthy", **{"health-path": "/nonexistent", "wait-timeout": "3s"}))
         times.append(r.seconds)
         check_run(tap, "runner, healthy, health-path=/nonexistent", r, 1, "failed", names_health)
+        # a host name, not an address: the scratch image resolves through glibc's NSS (files, dns)
+        # with the engine's /etc/hosts and resolv.conf, as a service name would be on a runner
+        r = run.as_runner(inputs("healthy", url=services["healthy"].url.replace("127.0.0.1", "localhost")))
+        times.append(r.seconds)
+        check_run(tap, "runner, healthy, url by host name (localhost)", r, 0, "passed")
         r = run.as_act(inputs("healthy"))
         times.append(r.seconds)
         check_run(tap, "act, healthy", r, 0, "passed")

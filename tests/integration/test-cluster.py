@@ -266,6 +266,22 @@ with kube.launch(scenario="history", config={"token": KTOKEN, "controller": FAST
         or t.diag(r.stdout)
     t.ok("reading it as " + os.path.join(c_temp, "kubeconfig_1733") in r.stdout, "host path: the mapping is logged")
 
+    # without RUNNER_WORKSPACE the runner's layout is read off the path (<work>/_temp/…, <work>/<repo>/<repo>/…)
+    k.reset(state=True)
+    no_rw = {key: v for key, v in env.items() if key != "RUNNER_WORKSPACE"}
+    r = gate(s, env=dict(no_rw, KUBECONFIG=os.path.join(host_work, "_temp", "kubeconfig_1733")))
+    t.ok(rolled_back(r), "host-path KUBECONFIG in the runner temp, no RUNNER_WORKSPACE: read from the mount") \
+        or t.diag(r.stdout)
+    k.reset(state=True)
+    r = gate(s, env=dict(no_rw, KUBECONFIG=os.path.join(runner_workspace, "repo", "kc.yaml")))
+    t.ok(rolled_back(r), "host-path KUBECONFIG in the workspace, no RUNNER_WORKSPACE: read from the mount") \
+        or t.diag(r.stdout)
+    k.reset(state=True)
+    s.reset()
+    r = gate(s, env=dict(no_rw, KUBECONFIG=os.path.join(host_work, "_temp", "kubeconfig_9")))
+    t.ok(r.rc == 2 and "decoy-token-Cl49" not in r.stdout,
+         "no RUNNER_WORKSPACE, mounted file missing: exit 2, the host file never read") or t.diag(r.stdout)
+
     k.reset(state=True)
     r = gate(s, env=dict(env, KUBECONFIG=os.path.join(runner_workspace, "repo", "kc.yaml")))
     t.ok(rolled_back(r), "host-path KUBECONFIG in the workspace: read from the mount, rolled back") \
