@@ -2,7 +2,9 @@
 #include "gate.h"
 
 #include <assert.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -290,4 +292,58 @@ gate_rollback_line(const struct gate *g)
 		return xasprintf("%s: %s", rollback_outcome_words(r->outcome), r->detail);
 	}
 	return xstrdup(rollback_outcome_words(r->outcome));
+}
+
+char *
+gate_cancel_line(const struct gate *g)
+{
+	const struct rollback_facts *r = &g->rollback;
+	int signo = cancel_first_signal();
+	char sig[24];
+	struct buf b = BUF_INIT;
+	size_t i, n_sent = 0, n_done = 0;
+
+	if (!g->cancelled || g->result != GATE_ROLLBACK_FAILED) {
+		return NULL;
+	}
+	if (signo == SIGTERM || signo == SIGINT) {
+		(void)snprintf(sig, sizeof(sig), "%s", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+	} else {
+		(void)snprintf(sig, sizeof(sig), "signal %d", signo);
+	}
+	buf_printf(&b, "The job was cancelled (%s) during the rollback, after the gate had failed: ", sig);
+	for (i = 0; i < r->n; i++) {
+		const struct rollback_entry *e = &r->items[i];
+		if (!e->sent) {
+			continue;
+		}
+		n_done += e->outcome == ROLLBACK_DONE;
+		if (n_sent < 3) {
+			buf_printf(&b, "%s%s/%s", n_sent > 0 ? ", " : "the rollback of ",
+				   e->kind != NULL ? e->kind : "deployment", e->deployment != NULL ? e->deployment : "?");
+			if (e->revision_before > 0 && e->revision_target > 0) {
+				buf_printf(&b, " (revision %ld, restoring revision %ld)", e->revision_before,
+					   e->revision_target);
+			}
+		}
+		n_sent++;
+	}
+	if (n_sent == 0) {
+		buf_puts(&b, "no rollback request reached the cluster, so the failing release may still be "
+			     "serving.");
+		return buf_steal(&b);
+	}
+	if (n_sent > 3) {
+		buf_printf(&b, " and %zu more", n_sent - 3);
+	}
+	buf_printf(&b, " %s sent to the cluster and applied, ", n_sent == 1 ? "was" : "were");
+	if (n_done == n_sent) {
+		buf_puts(&b, "and rolled out, but the checks of the service's recovery were cut short: the "
+			     "recovery is not verified.");
+	} else {
+		buf_puts(&b, "but the gate stopped following the rollout: the rollout and the service's "
+			     "recovery are not verified.");
+	}
+	buf_puts(&b, " Check the cluster by hand.");
+	return buf_steal(&b);
 }

@@ -93,4 +93,10 @@ const char *gate_first_deployment(const struct gate *g);
 const char *gate_short_sha(const struct gate *g);
 /* one line for people: what the rollback did, or why nothing was rolled back; caller frees */
 char *gate_rollback_line(const struct gate *g);
+/*
+ * For a job cancelled during the rollback: one plain sentence saying so, what reached the cluster
+ * and what was not verified (workload names and revisions only: no text from a server). NULL for
+ * any other run; caller frees.
+ */
+char *gate_cancel_line(const struct gate *g);
 #endif

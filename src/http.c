@@ -54,6 +54,10 @@ struct http {
 	 */
 	CURL *idle[HTTP_MAX_PARALLEL];
 	size_t n_idle;
+	/* http_budget_set(): a bound on every request from now on; 0: none */
+	int64_t budget_deadline_ms;
+	int64_t budget_request_ms;
+	char budget_what[64];
 };
 
 struct req_priv {
@@ -64,6 +68,7 @@ struct req_priv {
 	struct curl_slist *connect_to; /* tls-server-name: connect here, verify that name */
 	char errbuf[CURL_ERROR_SIZE];
 	int64_t due_ms;
+	int64_t timeout_ms;     /* this attempt's, as set on the handle */
 	size_t header_bytes;
 	bool too_big;
 	bool headers_too_big;   /* too_big came from the header cap, not the body cap */
@@ -120,6 +125,20 @@ http_new(void)
 		(void)curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	}
 	return h;
+}
+
+void
+http_budget_set(struct http *h, int64_t deadline_ms, int64_t request_ms, const char *what)
+{
+	h->budget_deadline_ms = deadline_ms;
+	h->budget_request_ms = request_ms;
+	(void)snprintf(h->budget_what, sizeof(h->budget_what), "%s", what != NULL ? what : "");
+}
+
+int64_t
+http_budget_deadline(const struct http *h)
+{
+	return h->budget_deadline_ms;
 }
 
 void
@@ -839,6 +858,24 @@ easy_trust(struct http_batch *b, struct req_priv *p, CURL *e)
 	}
 }
 
+/* the request's own timeout (0: 30 s), within the budget when one is set */
+static int64_t
+attempt_timeout(const struct http *h, const struct http_request *req)
+{
+	int64_t ms = req->timeout_ms > 0 ? req->timeout_ms : 30000;
+
+	if (h->budget_deadline_ms > 0) {
+		int64_t left = h->budget_deadline_ms - clock_ms();
+		if (h->budget_request_ms > 0 && h->budget_request_ms < ms) {
+			ms = h->budget_request_ms;
+		}
+		if (left < ms) {
+			ms = left > 1 ? left : 1;
+		}
+	}
+	return ms;
+}
+
 /* the defaults every transfer gets, in one place (fwupd); every ignored return is visible */
 static void
 easy_defaults(struct http_batch *b, struct http_request *req, struct req_priv *p, CURL *e)
@@ -851,9 +888,9 @@ easy_defaults(struct http_batch *b, struct http_request *req, struct req_priv *p
 	(void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* credentials never change host: redirects are reported, not followed */
 	(void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	(void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(req->timeout_ms > 0 ? req->timeout_ms : 30000));
-	(void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-			       (long)(req->timeout_ms > 0 && req->timeout_ms < 10000 ? req->timeout_ms : 10000));
+	p->timeout_ms = attempt_timeout(b->h, req);
+	(void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)p->timeout_ms);
+	(void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(p->timeout_ms < 10000 ? p->timeout_ms : 10000));
 	(void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	(void)curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
 	(void)curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -1271,7 +1308,7 @@ describe_failure(struct http_request *req, struct req_priv *p, CURLcode rc)
 	req->resp.status = 0;
 	if (req->transport == TRANSPORT_TIMEOUT) {
 		char d[32];
-		duration_format(d, sizeof(d), req->timeout_ms > 0 ? req->timeout_ms : 30000);
+		duration_format(d, sizeof(d), p->timeout_ms > 0 ? p->timeout_ms : 30000);
 		(void)error_set(&req->err, ERR_TIMEOUT, "no complete reply within %s", d);
 	} else if (req->transport == TRANSPORT_TOO_BIG && !p->too_big) {
 		(void)error_set(&req->err, ERR_TOO_BIG, "a reply header is too large (libcurl: %s); transfer stopped",
@@ -1310,6 +1347,10 @@ decide_retry(struct retry_policy *policy, const struct http_batch *b, const stru
 	in.jitter = random_u32();
 	if (req->max_retries >= 0) {
 		policy->max_retries = req->max_retries;
+	}
+	if (b->h->budget_deadline_ms > 0) {
+		/* within a budget every request gets one attempt: a retry would eat another's time */
+		policy->max_retries = 0;
 	}
 	if (p->consumer_stop) {
 		return RETRY_NO;
@@ -1426,6 +1467,14 @@ http_batch_run(struct http_batch *b, struct error *err)
 {
 	int rc = 0;
 
+	/* nothing new leaves after a cancel, or once the budget is spent */
+	if (!b->opts.ignore_cancel && cancel_requested()) {
+		rc = error_set(err, ERR_CANCELLED, "not sent: cancelled by signal %d", cancel_signal());
+		b->aborted = true;
+	} else if (b->h->budget_deadline_ms > 0 && clock_ms() >= b->h->budget_deadline_ms) {
+		rc = error_set(err, ERR_TIMEOUT, "not sent: the time allowed (%s) ran out", b->h->budget_what);
+		b->aborted = true;
+	}
 	for (;;) {
 		int64_t now = clock_ms();
 		int64_t next_due;
@@ -1493,7 +1542,9 @@ http_batch_run(struct http_batch *b, struct error *err)
 	}
 	if (b->aborted || b->running > 0 || b->n_queue > 0) {
 		/* abort whatever is left: remove running handles from the multi */
-		const char *why = rc == ERR_CANCELLED ? "abandoned: the job was cancelled" : "not completed: aborted";
+		const char *why = rc == ERR_CANCELLED  ? "abandoned: the job was cancelled"
+				  : rc == ERR_TIMEOUT ? "not sent: the time allowed ran out"
+						      : "not completed: aborted";
 		do_abort_all(b, why);
 	}
 	return rc;

@@ -130,6 +130,14 @@ void http_global_cleanup(void);
 
 struct http *http_new(void);
 void http_free(struct http *h);
+/*
+ * A time budget for every request from now on: each attempt ends by deadline_ms (monotonic) and
+ * lasts at most request_ms, nothing is retried, and a batch started past the deadline sends
+ * nothing (ERR_TIMEOUT, "the time allowed (what) ran out"). deadline_ms 0 lifts it.
+ */
+void http_budget_set(struct http *h, int64_t deadline_ms, int64_t request_ms, const char *what);
+/* the budget's deadline (monotonic), 0 when none: clients that wait between requests stop there */
+int64_t http_budget_deadline(const struct http *h);
 
 /*
  * The system CA bundle for every request (SSL_CERT_FILE, as curl's tool and OpenSSL honour it);
@@ -150,7 +158,10 @@ struct http_batch *http_batch_new(struct http *h, const struct http_batch_opts *
 void http_batch_add(struct http_batch *b, struct http_request *req);
 /* aborts queued and running requests (state HTTP_ABORTED, on_done not called) */
 void http_batch_abort(struct http_batch *b);
-/* runs until every request is final; returns 0, or ERR_CANCELLED after SIGTERM/SIGINT */
+/*
+ * runs until every request is final; returns 0, ERR_CANCELLED after SIGTERM/SIGINT, or ERR_TIMEOUT
+ * when started past http_budget_set()'s deadline (nothing is sent then)
+ */
 int http_batch_run(struct http_batch *b, struct error *err);
 void http_batch_free(struct http_batch *b);
 

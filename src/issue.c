@@ -492,6 +492,7 @@ render_body(struct buf *b, const struct gate *g, const char *marker, const char 
 	const struct config *cfg = g->cfg;
 	char *commit_url = gate_commit_url(g);
 	char *run_url = gate_run_url(g);
+	char *cancel_line = gate_cancel_line(g);
 	size_t i;
 
 	if (!comment) {
@@ -525,6 +526,10 @@ render_body(struct buf *b, const struct gate *g, const char *marker, const char 
 	md_escape(b, cfg->environment);
 	if (rolled_back(g)) {
 		buf_puts(b, "; the Deployment was rolled back.\n\n");
+	} else if (cancel_line != NULL) {
+		buf_puts(b, "; **the job was cancelled during the rollback**.\n\n> [!CAUTION]\n> ");
+		md_escape(b, cancel_line);
+		buf_puts(b, "\n\n");
 	} else if (g->result == GATE_ROLLBACK_FAILED) {
 		buf_puts(b, "; **the rollback did not complete**: the failing release may still be serving.\n\n");
 	} else {
@@ -546,6 +551,7 @@ render_body(struct buf *b, const struct gate *g, const char *marker, const char 
 		   PACKAGE_VERSION);
 	free(commit_url);
 	free(run_url);
+	free(cancel_line);
 }
 
 /* is the text up to len inside a fenced code block? *fence_out gets the fence that closes it */

@@ -242,6 +242,9 @@ run(const struct config *cfg)
 		if (group) {
 			log_group_end();
 		}
+	} else {
+		/* cancelled during the rollback: the cluster may have changed, the owners must hear */
+		(void)notify_after_cancel(&g, exit_code, &err);
 	}
 	exit_code = finish(&g, exit_code);
 out:

@@ -229,6 +229,7 @@ message_slack_build(struct slack_message *out, const struct gate *g)
 	const struct config *cfg = g->cfg;
 	struct buf b = BUF_INIT;
 	char *title = issue_title(g);
+	char *cancel_line;
 
 	memset(out, 0, sizeof(*out));
 	slack_escape(&b, title);
@@ -247,6 +248,13 @@ message_slack_build(struct slack_message *out, const struct gate *g)
 		     : g->result == GATE_ROLLBACK_FAILED ? ": *the rollback did not complete*."
 							 : ": nothing was rolled back.");
 	slack_message_add_section(out, buf_steal(&b));
+	cancel_line = gate_cancel_line(g);
+	if (cancel_line != NULL) {
+		buf_puts(&b, ":warning: ");
+		slack_escape(&b, cancel_line);
+		slack_message_add_section(out, buf_steal(&b));
+		free(cancel_line);
+	}
 	add_commit_fields(out, g);
 	add_run_field(out, g);
 	add_issue_field(out, g);

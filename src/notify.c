@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "notify.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,6 +258,12 @@ pagerduty_details(const struct gate *g)
 	size_t i;
 
 	jsonh_add_string(d, "result", gate_result_name(g->result));
+	if (g->cancelled) {
+		char *line = gate_cancel_line(g);
+		jsonh_add_bool(d, "cancelled", true);
+		jsonh_add_string(d, "cancelled_during_rollback", line);
+		free(line);
+	}
 	jsonh_add_string(d, "environment", g->cfg->environment);
 	jsonh_add_bool(d, "dry_run", g->cfg->dry_run);
 	for (i = 0; w != NULL && w[i] != NULL; i++) {
@@ -317,6 +324,12 @@ report_pagerduty(struct gate *g, bool trigger)
 	if (trigger) {
 		struct buf b = BUF_INIT;
 		title = issue_title(g);
+		if (g->cancelled) {
+			/* the first thing on-call reads: the cluster was changed and nobody watched it */
+			char *t = xasprintf("%s (job cancelled during the rollback: not verified)", title);
+			free(title);
+			title = t;
+		}
 		source = service_host(cfg->url);
 		w = incident_workloads(cfg);
 		for (i = 0; w != NULL && w[i] != NULL; i++) {
@@ -452,6 +465,41 @@ notify_run(struct gate *g, struct error *err)
 	} else {
 		log_debug("Slack: not sent, the gate passed (slack-notify: failure)");
 	}
+	return 0;
+}
+
+int
+notify_after_cancel(struct gate *g, int exit_code, struct error *err)
+{
+	struct retry_policy saved = g->retry;
+	char what[64];
+	char *line = gate_cancel_line(g);
+
+	if (line == NULL) {
+		/* cancelled before the verdict: nothing was judged or changed, nobody is told */
+		return 0;
+	}
+	log_group_begin("Notifications");
+	log_warn("%s", line);
+	log_info("telling the owners within %d s (each request at most %d s, no retries); another "
+		 "SIGTERM or SIGINT stops this at once",
+		 NOTIFY_CANCEL_BUDGET_MS / 1000, NOTIFY_CANCEL_REQUEST_MS / 1000);
+	(void)snprintf(what, sizeof(what), "%d s after the cancel", NOTIFY_CANCEL_BUDGET_MS / 1000);
+	/* the runner's first signal no longer stops requests; a second one does */
+	cancel_grace_begin();
+	http_budget_set(g->http, clock_ms() + NOTIFY_CANCEL_BUDGET_MS, NOTIFY_CANCEL_REQUEST_MS, what);
+	g->retry.max_retries = 0;
+	(void)notify_run(g, err);
+	(void)notify_webhook(g, exit_code, err);
+	if (cancel_requested()) {
+		log_warn("a second signal (%d) stopped the notifications: what was not sent yet was abandoned",
+			 cancel_signal());
+	}
+	g->retry = saved;
+	http_budget_set(g->http, 0, 0, NULL);
+	cancel_grace_end();
+	log_group_end();
+	free(line);
 	return 0;
 }
 

@@ -32,6 +32,19 @@ int notify_run(struct gate *g, struct error *err);
  * its outcome goes to g->notify.webhook_status, never an error
  */
 int notify_webhook(struct gate *g, int exit_code, struct error *err);
+/*
+ * After a cancel: the runner sends SIGINT, then SIGTERM 7.5 s later, then kills the process
+ * 2.5 s after that (actions/runner ProcessInvoker.cs); docker stop waits 10 s. What is left to say
+ * is said within NOTIFY_CANCEL_BUDGET_MS, each request at most NOTIFY_CANCEL_REQUEST_MS.
+ */
+#define NOTIFY_CANCEL_BUDGET_MS 5000
+#define NOTIFY_CANCEL_REQUEST_MS 2000
+/*
+ * For a job cancelled during the rollback (gate_cancel_line() not NULL): the failure's
+ * notifications (issue, PagerDuty, Slack, webhook) saying so, within the budget above, with no
+ * retries; a second SIGTERM/SIGINT stops them at once. Does nothing for any other run.
+ */
+int notify_after_cancel(struct gate *g, int exit_code, struct error *err);
 /* frees the strings; accepts a zeroed struct */
 void notify_facts_dispose(struct notify_facts *n);
 

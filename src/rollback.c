@@ -823,6 +823,7 @@ send_patches(struct gate *g, struct rollback_cluster *cl, bool final, size_t *n_
 			e->failure_to_patch_ms = p->sent_ms - g->first_failure_ms;
 		}
 		patch_outcome(g, cl, it, e, p, n_sent);
+		e->sent = it->patched != NULL && !cfg->dry_run;
 	}
 out:
 	for (i = 0; i < m; i++) {

@@ -35,6 +35,7 @@ struct rollback_entry {
 	int64_t rollout_ms;          /* from the PATCH to a complete rollout; -1 */
 	struct manager_info manager; /* who else manages it (Argo CD, Flux, Helm), read at preflight */
 	bool managed_skipped;        /* not patched: managed, and managed-rollback is skip */
+	bool sent;                   /* the rollback PATCH was applied: the cluster was changed */
 };
 
 /*

@@ -378,6 +378,11 @@ strv_contains(char *const *v, const char *s)
 
 static int cancel_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t cancel_signo;
+/* signals received; the handler is the only writer */
+static volatile sig_atomic_t cancel_count;
+/* during a grace phase: the count when it began (only a later signal cancels); -1: none */
+static sig_atomic_t cancel_grace_base = -1;
+static int cancel_first_signo;
 
 static void
 on_signal(int signo)
@@ -386,6 +391,7 @@ on_signal(int signo)
 	char c = 'x';
 
 	cancel_signo = signo;
+	cancel_count++;
 	if (cancel_pipe[1] >= 0) {
 		(void)!write(cancel_pipe[1], &c, 1);
 	}
@@ -424,6 +430,9 @@ cancel_fd(void)
 bool
 cancel_requested(void)
 {
+	if (cancel_grace_base >= 0) {
+		return cancel_count > cancel_grace_base;
+	}
 	return cancel_signo != 0;
 }
 
@@ -431,6 +440,33 @@ int
 cancel_signal(void)
 {
 	return (int)cancel_signo;
+}
+
+int
+cancel_first_signal(void)
+{
+	return cancel_first_signo != 0 ? cancel_first_signo : (int)cancel_signo;
+}
+
+void
+cancel_grace_begin(void)
+{
+	char drain[64];
+
+	if (cancel_signo == 0 || cancel_grace_base >= 0) {
+		return;
+	}
+	cancel_first_signo = (int)cancel_signo;
+	/* the count first: a signal from here on counts, even if its byte is drained below */
+	cancel_grace_base = cancel_count;
+	while (cancel_pipe[0] >= 0 && read(cancel_pipe[0], drain, sizeof(drain)) > 0) {
+	}
+}
+
+void
+cancel_grace_end(void)
+{
+	cancel_grace_base = -1;
 }
 
 int

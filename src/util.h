@@ -72,7 +72,17 @@ bool strv_contains(char *const *v, const char *s);
 int cancel_init(void);
 int cancel_fd(void);
 bool cancel_requested(void);
+/* the latest signal's number (SIGTERM, SIGINT); 0 when none came */
 int cancel_signal(void);
+/* the signal that cancelled the job, even after a second one */
+int cancel_first_signal(void);
+/*
+ * A grace phase after a cancel: cancel_requested() and the self-pipe stay quiet until another
+ * signal arrives, so that work the owners must hear of can still be sent; a second signal stops
+ * it at once. cancel_grace_end() makes the first signal count again. No-op without a cancel.
+ */
+void cancel_grace_begin(void);
+void cancel_grace_end(void);
 /* sleeps up to ms, returns -1 at once when cancelled, 0 otherwise */
 int cancel_sleep_ms(int64_t ms);
 

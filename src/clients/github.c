@@ -277,6 +277,13 @@ github_send(struct http_request *req, struct github_client *gh, const char *meth
 		if (!rate_limited(&req->resp, &wait_ms)) {
 			return 0;
 		}
+		if (http_budget_deadline(gh->http) > 0) {
+			/* under a short time budget (after a cancel) a rate-limit wait is not affordable */
+			rc = error_set(err, ERR_HTTP, "%s: GitHub rate limit (HTTP %ld); no time left to wait for it",
+				       what, req->resp.status);
+			err->http_status = req->resp.status;
+			return rc;
+		}
 		left = gh->deadline_ms - clock_ms();
 		if (wait_ms < 0 || wait_ms >= left || waits >= GITHUB_MAX_RATE_WAITS) {
 			char d[32];
