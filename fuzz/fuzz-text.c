@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The encoders every piece of outside text goes through on its way out: check details
- * (outside_line, also via check_set), Markdown (md_escape, md_code), workflow commands (wfcmd_format),
+ * (outside_line, also via check_set), Markdown (md_escape, md_code, md_url), workflow commands (wfcmd_format),
  * GITHUB_OUTPUT heredocs (wfcmd_heredoc) and secret scrubbing (log_scrub). Input: a secret on
  * the first line, then the outside text. Each encoder's promise is checked, not just "no crash".
  */
@@ -63,6 +63,16 @@ check_markdown(const char *text)
 	FUZZ_ASSERT(b.len >= 2 && b.data[0] == '`' && b.data[b.len - 1] == '`');
 	FUZZ_ASSERT(memchr(b.data + 1, '`', b.len - 2) == NULL);
 	no_line_break(buf_str(&b));
+	/* md_url: one "(…)" of plain URL characters, nothing that ends it, splits a cell or opens HTML */
+	buf_reset(&b);
+	md_url(&b, text);
+	FUZZ_ASSERT(b.len >= 3 && b.data[0] == '(' && b.data[b.len - 1] == ')');
+	for (p = b.data + 1; p < b.data + b.len - 1; p++) {
+		FUZZ_ASSERT(((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')) ||
+			    (*p != '\0' && strchr("-._~:/?#@!$&'*+,;=%", *p) != NULL));
+	}
+	FUZZ_ASSERT(strncmp(b.data, "(https://", 9) == 0 || strncmp(b.data, "(http://", 8) == 0 ||
+		    strcmp(buf_str(&b), "(#)") == 0);
 	buf_dispose(&b);
 }
 

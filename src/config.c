@@ -112,8 +112,8 @@ static const struct input_spec inputs[] = {
 	{ "slack-notify",       "failure",                  parse_slack_notify,     F(slack_notify),           0 },
 	{ "close-on-recovery",  "true",                     parse_bool_field,       F(close_on_recovery),      0 },
 	{ "pagerduty-routing-key", "",                      parse_string,           F(pagerduty_routing_key),  INPUT_SECRET },
-	{ "pagerduty-events-url", "https://events.pagerduty.com/v2/enqueue", parse_url_opt, F(pagerduty_events_url), 0 },
-	{ "webhook-url",        "",                         parse_url_opt,          F(webhook_url),            INPUT_SECRET },
+	{ "pagerduty-events-url", "https://events.pagerduty.com/v2/enqueue", parse_url_opt, F(pagerduty_events_url), INPUT_URL },
+	{ "webhook-url",        "",                         parse_url_opt,          F(webhook_url),            INPUT_SECRET | INPUT_URL },
 	{ "webhook-secret",     "",                         parse_string,           F(webhook_secret),         INPUT_SECRET },
 	{ "webhook-on",         "failure",                  parse_webhook_on,       F(webhook_on),             0 },
 	{ "managed-rollback",   "warn",                     parse_managed_rollback, F(managed_rollback),       0 },
@@ -1004,7 +1004,7 @@ config_production_auto(char *why, size_t size, const char *environment)
 		}
 	}
 	if (matched != NULL && negated != NULL) {
-		(void)snprintf(why, size, "\"%.*s\" in \"%s\" marks it as not production (staging limits)",
+		(void)snprintf(why, size, "\"%.*s\" in \"%s\" marks it as not production",
 			       (int)negated_len, negated, environment);
 		return false;
 	}
@@ -1012,7 +1012,7 @@ config_production_auto(char *why, size_t size, const char *environment)
 		(void)snprintf(why, size, "matched \"%.*s\" in \"%s\"", (int)matched_len, matched, environment);
 		return true;
 	}
-	(void)snprintf(why, size, "no part of \"%s\" is production, prod or prd (staging limits)", environment);
+	(void)snprintf(why, size, "no part of \"%s\" is production, prod or prd", environment);
 	return false;
 }
 
@@ -1028,8 +1028,7 @@ parse_production(struct config *cfg, void *field, const char *value, struct erro
 		*(enum production_mode *)field = on ? PRODUCTION_TRUE : PRODUCTION_FALSE;
 		cfg->production = on;
 		free(cfg->production_reason);
-		cfg->production_reason = xasprintf("production: %s, set by the production input (%s limits)", value,
-						   on ? "production" : "staging");
+		cfg->production_reason = xasprintf("production: %s, set by the production input", value);
 		return 0;
 	}
 	return error_set(err, ERR_CONFIG, "expected auto, true or false");

@@ -62,6 +62,30 @@ md_escape(struct buf *out, const char *s)
 }
 
 void
+md_url(struct buf *out, const char *url)
+{
+	char *clean = log_scrub(url != NULL ? url : "");
+	const char *p;
+
+	buf_putc(out, '(');
+	if (strncmp(clean, "https://", 8) != 0 && strncmp(clean, "http://", 7) != 0) {
+		buf_putc(out, '#');
+	} else {
+		for (p = clean; *p != '\0'; p++) {
+			unsigned char c = (unsigned char)*p;
+			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			    strchr("-._~:/?#@!$&'*+,;=%", (int)c) != NULL) {
+				buf_putc(out, (char)c);
+			} else {
+				buf_printf(out, "%%%02X", c);
+			}
+		}
+	}
+	buf_putc(out, ')');
+	free(clean);
+}
+
+void
 md_code(struct buf *out, const char *s)
 {
 	char *clean = log_scrub(s);

@@ -9,6 +9,12 @@
  * mention people (@name), open HTML, break a table cell or start a heading or link.
  */
 void md_escape(struct buf *out, const char *s);
+/*
+ * A link destination, "(url)", for a URL a server gave us (an issue's html_url): every byte but
+ * the plain URL characters is percent-encoded, so it cannot close the parentheses, break a table
+ * cell or start HTML. Only http and https: anything else is written as "(#)", an inert link.
+ */
+void md_url(struct buf *out, const char *url);
 /* inside a code span: backticks replaced so the span cannot be closed early */
 void md_code(struct buf *out, const char *s);
 

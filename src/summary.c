@@ -109,8 +109,12 @@ render_head(struct buf *b, const struct gate *g)
 		buf_puts(b, " |\n");
 	}
 	if (g->notify.issue_url != NULL) {
-		buf_printf(b, "| Issue | [#%ld](%s) %s |\n", g->notify.issue_number, g->notify.issue_url,
-			   g->notify.issue_action != NULL ? g->notify.issue_action : "");
+		/* html_url comes from GitHub's reply: outside text, encoded for a link in a table cell */
+		buf_printf(b, "| Issue | [#%ld]", g->notify.issue_number);
+		md_url(b, g->notify.issue_url);
+		buf_putc(b, ' ');
+		md_escape(b, g->notify.issue_action != NULL ? g->notify.issue_action : "");
+		buf_puts(b, " |\n");
 	} else if (g->notify.issue_action != NULL) {
 		/* "failed: …" quotes GitHub's message: outside text */
 		buf_puts(b, "| Issue | ");

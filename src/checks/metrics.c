@@ -939,7 +939,9 @@ log_plan(const struct gate *g, const struct metric *m, size_t n, int total, int6
 	log_info("prometheus: %s%s%s; on-no-data %s, on-query-error %s", url, auth,
 		 cfg->prometheus_headers != NULL ? ", extra headers set" : "",
 		 policy_name(cfg->on_no_data), policy_name(cfg->on_query_error));
-	log_info("limits: %s", cfg->production_reason != NULL ? cfg->production_reason : "");
+	/* the reason says why; which limits it chose is said once, here and in the summary */
+	log_info("limits: %s (%s)", cfg->production ? "production" : "staging",
+		 cfg->production_reason != NULL ? cfg->production_reason : "");
 	for (i = 0; i < n; i++) {
 		log_info("%s: %s: %s", m[i].name,
 			 m[i].judged ? m[i].limit : "not judged (max-latency is not set)",

@@ -53,9 +53,13 @@ slack_message_add_section(struct slack_message *m, char *text)
 }
 
 void
-slack_escape(struct buf *out, const char *s)
+slack_escape(struct buf *out, const char *text)
 {
-	for (; s != NULL && *s != '\0'; s++) {
+	/* scrubbed before escaping: a secret holding '&', '<' or '>' would no longer match afterwards */
+	char *clean = text != NULL ? log_scrub(text) : NULL;
+	const char *s;
+
+	for (s = clean; s != NULL && *s != '\0'; s++) {
 		switch (*s) {
 		case '&':
 			buf_puts(out, "&amp;");
@@ -71,6 +75,7 @@ slack_escape(struct buf *out, const char *s)
 			break;
 		}
 	}
+	free(clean);
 }
 
 void

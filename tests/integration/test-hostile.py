@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import socketserver
 import subprocess
@@ -328,6 +329,48 @@ with svc({"GET /api/close": {"mode": "close_mid"}}) as s:
     d = detail(r, "GET /api/close")
     t.ok("closed mid-reply" in d and "after 3 attempts" in d, "GET closed mid-reply: retried, then reported", diag=d)
     t.eq(len(sent(s, "/api/close")), 3, "GET closed mid-reply: 1 + retries attempts")
+
+# --- a GitHub reply whose html_url is hostile (review of issues 11-16) ------------------------
+# the issue's html_url is GitHub's text, not ours: it goes into the job summary's table as a link
+# destination, where a ')' would end the link, a '|' add a cell, '<' open HTML and a newline end the
+# table; a scheme other than http(s) must not become a live link
+GH_TOKEN = "ghs_Hostile0review0github0token0x1"
+SECRETS.append(GH_TOKEN)
+EVIL_URL = ("https://github.com/acme/atom/issues/7) | <img src=x onerror=alert(1)> @channel "
+            "[x](javascript:alert(1))\n## Owned | cell")
+cmark = shutil.which("cmark-gfm")
+for label, url in (("hostile html_url", EVIL_URL), ("javascript: html_url", "javascript:alert(1)//")):
+    gh = harness.Server(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "servers", "github.py"),
+                        "--prefix", "/api/v3", "--config", json.dumps({"token": GH_TOKEN, "fail": {
+                            "create": {"status": 201, "body": {"number": 7, "html_url": url}}}}))
+    try:
+        with svc({"GET /api/bad": {"status": 500}}) as s:
+            r = run_gate({"url": s.url, "environment": "staging", "username": USER, "password": PASSWORD,
+                          "rollback": "false", "create-issue": "true", "github-token": GH_TOKEN,
+                          "wait-timeout": "0s", "retries": "0", "endpoints": "GET /api/bad"},
+                         env={"GITHUB_API_URL": gh.url + "/api/v3"})
+            results.append(r)
+    finally:
+        gh.stop()
+    t.eq(r.rc, 1, "%s: the gate fails on the 500" % label)
+    rows = [l for l in r.summary.splitlines() if l.startswith("| Issue |")]
+    t.ok(len(rows) == 1, "%s: one Issue row in the summary" % label, r.summary[-2000:])
+    row = rows[0] if rows else ""
+    t.ok(len(re.findall(r"(?<!\\)\|", row)) == 3, "%s: the row has its two cells, no more" % label, row)
+    t.ok("<img" not in r.summary and "\n## Owned" not in r.summary and "javascript:" not in row.split("](")[-1][:12],
+         "%s: no HTML, heading or script link from the URL" % label, row)
+    if cmark is None:
+        t.skip("%s: rendered by cmark-gfm" % label, "cmark-gfm not installed (.ci/install-deps installs it)")
+    else:
+        out = subprocess.run([cmark, "-e", "table", "-e", "autolink", "-e", "tagfilter"], input=r.summary,
+                             capture_output=True, text=True, timeout=30).stdout
+        hrefs = re.findall(r'href="([^"]*)"', out)
+        t.ok("<img" not in out and "<h2>Owned" not in out and not any(h.startswith("javascript") for h in hrefs),
+             "%s: cmark-gfm renders no image, heading or script link" % label, out[-2000:])
+        link = re.findall(r'<a href="([^"]*)">#7</a>', out)
+        want = "https://github.com/acme/atom/issues/7%29%20%7C%20%3Cimg" if label.startswith("hostile") else "#"
+        t.ok(len(link) == 1 and link[0].startswith(want),
+             "%s: the issue link keeps the URL, encoded (or is inert)" % label, "\n".join(link) or out[-1500:])
 
 # --- secrets --------------------------------------------------------------------------------------
 found = []

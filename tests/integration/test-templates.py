@@ -314,6 +314,9 @@ with service() as svc:
              "the report says why")
         r = gate(svc, prom.url, environment="pre-prod")
         expect(r, 0, {"error-rate": "pass"}, "pre-prod is staging")
+        env_row = [l for l in r.summary.splitlines() if l.startswith("| Environment |")]
+        t.ok(len(env_row) == 1 and env_row[0].count("limits") == 1 and "not production" in env_row[0],
+             "the Environment row says which limits once, and why", env_row)
         r = gate(svc, prom.url, environment="prod-eu", production="false")
         expect(r, 0, {"error-rate": "pass"}, "production: false overrides the name")
         t.ok("production: false, set by the production input" in r.summary, "the summary says the input decided")

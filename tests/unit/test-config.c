@@ -210,6 +210,35 @@ test_config__empty_values(void)
 	log_secrets_dispose();
 }
 
+/* every URL input's query values are credentials, the later inputs' too (review of issues 11-16) */
+static void
+test_config__url_queries_masked(void)
+{
+	/* kube-server refuses a ?query altogether */
+	static const char *const names[] = { "INPUT_PAGERDUTY-EVENTS-URL", "INPUT_WEBHOOK-URL",
+					     "INPUT_SLACK-WEBHOOK-URL" };
+	struct config cfg;
+	struct error err = ERROR_INIT;
+	size_t i;
+
+	setenv("INPUT_URL", "http://svc.example", 1);
+	setenv("INPUT_ENVIRONMENT", "staging", 1);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *value = xasprintf("https://relay.example/v2/enqueue?token=Qk%zuzz9secret", i);
+		char *secret = xasprintf("Qk%zuzz9secret", i);
+		setenv(names[i], value, 1);
+		ok(config_load(&cfg, &err) == 0 && log_has_secret(secret),
+		   "%s: its query value is masked when read (%s)", names[i], err.msg);
+		config_dispose(&cfg);
+		unsetenv(names[i]);
+		free(secret);
+		free(value);
+	}
+	unsetenv("INPUT_URL");
+	unsetenv("INPUT_ENVIRONMENT");
+	log_secrets_dispose();
+}
+
 int
 main(void)
 {
@@ -220,5 +249,6 @@ main(void)
 	test_config__list();
 	test_config__defaults_match_action_yml();
 	test_config__empty_values();
+	test_config__url_queries_masked();
 	return tap_done();
 }

@@ -396,6 +396,20 @@ test_issue__link_next(void)
 	ok(github_link_next(NULL) == NULL && github_link_next("garbage") == NULL, "no or bad header");
 }
 
+/* a secret holding Slack's escaped characters is scrubbed before escaping, or it would survive */
+static void
+test_issue__slack_escape_scrubs(void)
+{
+	struct buf b = BUF_INIT;
+
+	log_mask("p&ss<w>rd-Sl4ck");
+	slack_escape(&b, "subject quoting p&ss<w>rd-Sl4ck here");
+	ok(strstr(buf_str(&b), "p&amp;ss&lt;w&gt;rd") == NULL && strstr(buf_str(&b), "rd-Sl4ck") == NULL,
+	   "slack_escape: a secret with & < > is scrubbed, not escaped past the scrubber");
+	ok(strstr(buf_str(&b), "subject quoting ") != NULL, "slack_escape: the rest of the text stays");
+	buf_dispose(&b);
+}
+
 int
 main(void)
 {
@@ -406,6 +420,7 @@ main(void)
 	test_issue__cap();
 	test_issue__slack();
 	test_issue__slack_cut();
+	test_issue__slack_escape_scrubs();
 	test_issue__link_next();
 	log_secrets_dispose();
 	strv_free(strings);
