@@ -102,14 +102,14 @@ test_gate__cancel_line(void)
 	gate_init(&g, &cfg, NULL);
 	r = check_list_add(&g.checks, "login", PHASE_SMOKE);
 	check_set(r, CHECK_FAIL, NULL, NULL, "401");
-	g.rollback.items = calloc(2, sizeof(*g.rollback.items));
+	g.rollback.items = xcalloc(2, sizeof(*g.rollback.items));
 	g.rollback.n = 2;
 	g.rollback.items[0].kind = "deployment";
-	g.rollback.items[0].deployment = strdup("web");
+	g.rollback.items[0].deployment = xstrdup("web");
 	g.rollback.items[0].revision_before = 7;
 	g.rollback.items[0].revision_target = 5;
 	g.rollback.items[1].kind = "statefulset";
-	g.rollback.items[1].deployment = strdup("db");
+	g.rollback.items[1].deployment = xstrdup("db");
 	g.rollback.outcome = ROLLBACK_FAILED;
 	g.result = gate_result_decide(&g);
 	ok(gate_cancel_line(&g) == NULL, "no cancel: no cancel line");
