@@ -51,36 +51,6 @@ issue_fingerprint(char out[ISSUE_FINGERPRINT_HEX + 1], const char *environment, 
 
 /* --- small helpers ------------------------------------------------------------------------ */
 
-/* a word for a shell command line: plain when safe, else single-quoted */
-static void
-shell_word(struct buf *b, const char *s)
-{
-	const char *p;
-	bool plain = s[0] != '\0';
-
-	for (p = s; *p != '\0'; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-		      *p == '.' || *p == '_' || *p == '/')) {
-			plain = false;
-		}
-	}
-	if (plain) {
-		buf_puts(b, s);
-		return;
-	}
-	buf_putc(b, '\'');
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '\'') {
-			buf_puts(b, "'\\''");
-		} else if (*p == '\n' || *p == '\r') {
-			buf_putc(b, ' ');
-		} else {
-			buf_putc(b, *p);
-		}
-	}
-	buf_putc(b, '\'');
-}
-
 /* a fenced code block longer than any backtick run inside, so the content cannot close it */
 static void
 fence(struct buf *b, const char *lang, const char *content)
@@ -130,10 +100,10 @@ kubectl(struct buf *b, const char *verb, const char *kind, const char *deploymen
 	char *ref = xasprintf("%s/%s", kind, deployment);
 
 	buf_printf(b, "kubectl %s ", verb);
-	shell_word(b, ref);
+	md_shell_word(b, ref);
 	if (ns != NULL) {
 		buf_puts(b, " -n ");
-		shell_word(b, ns);
+		md_shell_word(b, ns);
 	}
 	buf_puts(b, tail);
 	buf_putc(b, '\n');

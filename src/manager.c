@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "jsonh.h"
+#include "markdown.h"
 #include "outside.h"
 #include "util.h"
 
@@ -153,35 +154,12 @@ manager_describe(const struct manager_info *m)
 	return buf_steal(&b);
 }
 
-/* a word for a shell command line: plain when safe, else single-quoted */
+/* one more word of a shell command line */
 static void
 word(struct buf *b, const char *s)
 {
-	const char *p;
-	bool plain = s[0] != '\0';
-
-	for (p = s; *p != '\0'; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-		      *p == '.' || *p == '_' || *p == '/')) {
-			plain = false;
-		}
-	}
 	buf_putc(b, ' ');
-	if (plain) {
-		buf_puts(b, s);
-		return;
-	}
-	buf_putc(b, '\'');
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '\'') {
-			buf_puts(b, "'\\''");
-		} else if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			buf_putc(b, ' ');
-		} else {
-			buf_putc(b, *p);
-		}
-	}
-	buf_putc(b, '\'');
+	md_shell_word(b, s);
 }
 
 char *

@@ -107,3 +107,32 @@ md_code(struct buf *out, const char *s)
 	buf_putc(out, '`');
 	free(clean);
 }
+
+void
+md_shell_word(struct buf *b, const char *s)
+{
+	const char *p;
+	bool plain = s[0] != '\0';
+
+	for (p = s; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '.' || *p == '_' || *p == '/')) {
+			plain = false;
+		}
+	}
+	if (plain) {
+		buf_puts(b, s);
+		return;
+	}
+	buf_putc(b, '\'');
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '\'') {
+			buf_puts(b, "'\\''");
+		} else if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			buf_putc(b, ' '); /* a line break would end the command where the reader copies it */
+		} else {
+			buf_putc(b, *p);
+		}
+	}
+	buf_putc(b, '\'');
+}

@@ -17,5 +17,8 @@ void md_escape(struct buf *out, const char *s);
 void md_url(struct buf *out, const char *url);
 /* inside a code span: backticks replaced so the span cannot be closed early */
 void md_code(struct buf *out, const char *s);
+/* one word of a shell command shown for copying: plain when safe, else single-quoted, control
+ * characters turned into spaces */
+void md_shell_word(struct buf *out, const char *s);
 
 #endif
