@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* the metrics input: a YAML list of named metrics (metricdef_parse_list, libyaml behind yamlh.c) */
+/* the metrics input: a YAML list of named metrics (metricdef_parse_list, libyaml behind yamlh.h, in kubeconfig.c) */
 #include <math.h>
 
 #include "fuzz.h"

@@ -9,8 +9,9 @@
 
 /*
  * A small read-only view of one YAML document, so that modules other than kubeconfig.c can read
- * YAML inputs without including <yaml.h>. Nodes are handles (libyaml's indices); 0 is "none".
- * Strings are borrowed from the document.
+ * YAML inputs without including <yaml.h>. Implemented in kubeconfig.c, the one owner of libyaml,
+ * which loads kubeconfig documents through it too. Nodes are handles (libyaml's indices); 0 is
+ * "none". Strings are borrowed from the document.
  */
 
 enum yamlh_kind {
