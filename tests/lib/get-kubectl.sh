@@ -45,50 +45,8 @@ if usable "$bin"; then
 	exit 0
 fi
 
-command -v apt-get >/dev/null 2>&1 || skip "apt-get not found (not a Debian system)"
-command -v dpkg-deb >/dev/null 2>&1 || skip "dpkg-deb not found"
-
-mkdir -p "$cache_root" || skip "cannot create $cache_root"
-work=$(mktemp -d "$cache_root/kubectl.tmp.XXXXXX") || skip "cannot create a temporary directory in $cache_root"
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work" # let apt's _apt user write there (else a warning)
-
-# apt-get download writes into the current directory; as root it warns that the
-# download is unsandboxed, which is harmless (stderr only)
-download() {
-	(cd "$work" && apt-get download -q kubernetes-client) >&2
-}
-
-if ! download; then
-	# a fresh machine may have no package lists yet; only root can fetch them
-	if [ "$(id -u)" = 0 ]; then
-		echo "get-kubectl: apt-get download failed; running apt-get update once" >&2
-		apt-get update -q >&2 || skip "apt-get update failed"
-		download || skip "apt-get download kubernetes-client failed"
-	else
-		skip "apt-get download kubernetes-client failed (not root, cannot apt-get update)"
-	fi
-fi
-
-deb=
-for f in "$work"/kubernetes-client_*.deb; do
-	[ -f "$f" ] && deb=$f && break
-done
-[ -n "$deb" ] || skip "apt-get download produced no kubernetes-client .deb"
-dpkg-deb -x "$deb" "$work/root" >&2 || skip "dpkg-deb -x $deb failed"
-usable "$work/root/usr/bin/kubectl" ||
-	skip "$(basename "$deb") does not hold a working kubectl 1.$want_minor"
-
-# replace the cache atomically enough for concurrent test runs: whoever renames
-# first wins, the others use its copy
-rm -rf "$dest.old"
-if [ -e "$dest" ]; then
-	mv "$dest" "$dest.old" 2>/dev/null || true
-fi
-if ! mv "$work/root" "$dest" 2>/dev/null; then
-	usable "$bin" || skip "cannot move kubectl into $dest"
-fi
-rm -rf "$dest.old"
-
-usable "$bin" || skip "kubectl in $dest does not run"
+# shellcheck source=tests/lib/debcache.sh
+. "$(dirname "$0")/debcache.sh"
+die() { skip "$@"; }
+deb_into_cache kubernetes-client "$dest" usr/bin/kubectl "kubectl 1.$want_minor"
 echo "$bin"

@@ -37,40 +37,8 @@ if usable "$bin"; then
 	exit 0
 fi
 
-command -v apt-get >/dev/null 2>&1 || fail "apt-get not found (not a Debian system)"
-command -v dpkg-deb >/dev/null 2>&1 || fail "dpkg-deb not found"
-mkdir -p "$cache_root" || fail "cannot create $cache_root"
-work=$(mktemp -d "$cache_root/docker-registry.tmp.XXXXXX") || fail "cannot create a temporary directory"
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work" # let apt's _apt user write there (else a warning)
-
-download() {
-	(cd "$work" && apt-get download -q docker-registry) >&2
-}
-if ! download; then
-	if [ "$(id -u)" = 0 ]; then
-		echo "get-registry: apt-get download failed; running apt-get update once" >&2
-		apt-get -o DPkg::Lock::Timeout=300 update -q >&2 || fail "apt-get update failed"
-		download || fail "apt-get download docker-registry failed"
-	else
-		fail "apt-get download docker-registry failed (not root, cannot apt-get update)"
-	fi
-fi
-deb=
-for f in "$work"/docker-registry_*.deb; do
-	[ -f "$f" ] && deb=$f && break
-done
-[ -n "$deb" ] || fail "apt-get download produced no docker-registry .deb"
-dpkg-deb -x "$deb" "$work/root" >&2 || fail "dpkg-deb -x $deb failed"
-usable "$work/root/usr/bin/docker-registry" || fail "$(basename "$deb") does not hold a working registry"
-
-rm -rf "$dest.old"
-if [ -e "$dest" ]; then
-	mv "$dest" "$dest.old" 2>/dev/null || true
-fi
-if ! mv "$work/root" "$dest" 2>/dev/null; then
-	usable "$bin" || fail "cannot move the registry into $dest"
-fi
-rm -rf "$dest.old"
-usable "$bin" || fail "the registry in $dest does not run"
+# shellcheck source=tests/lib/debcache.sh
+. "$(dirname "$0")/debcache.sh"
+die() { fail "$@"; }
+deb_into_cache docker-registry "$dest" usr/bin/docker-registry "registry"
 echo "$bin"
