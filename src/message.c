@@ -271,8 +271,6 @@ void
 message_slack_recovered(struct slack_message *out, const struct gate *g, int64_t longest_open_ms)
 {
 	char *scope = incident_scope_words(g);
-	char *commit_url = gate_commit_url(g);
-	char *run_url = gate_run_url(g);
 	struct buf b = BUF_INIT;
 	size_t i;
 
@@ -291,34 +289,9 @@ message_slack_recovered(struct slack_message *out, const struct gate *g, int64_t
 	buf_puts(&b, " closed.");
 	slack_message_add_section(out, buf_steal(&b));
 
-	if (g->commit.sha != NULL) {
-		if (commit_url != NULL) {
-			slack_link(&b, commit_url, gate_short_sha(g));
-		} else {
-			slack_code(&b, gate_short_sha(g));
-		}
-		if (g->commit.subject != NULL) {
-			buf_putc(&b, ' ');
-			slack_escape(&b, g->commit.subject);
-		}
-		slack_cut(b.data, SLACK_MAX_FIELD_TEXT - 16);
-		b.len = strlen(b.data);
-		slack_message_add_field(out, xasprintf("*Commit*\n%s", buf_str(&b)));
-		buf_reset(&b);
-	}
-	if (g->commit.author != NULL) {
-		slack_escape(&b, g->commit.author);
-		slack_message_add_field(out, xasprintf("*Author*\n%s", buf_str(&b)));
-		buf_reset(&b);
-	}
-	if (run_url != NULL) {
-		char *label = xasprintf("%s #%s (attempt %s)", g->cfg->ctx.workflow != NULL ? g->cfg->ctx.workflow : "run",
-					g->cfg->ctx.run_id, g->cfg->ctx.run_attempt != NULL ? g->cfg->ctx.run_attempt : "1");
-		slack_link(&b, run_url, label);
-		free(label);
-		slack_message_add_field(out, xasprintf("*Run*\n%s", buf_str(&b)));
-		buf_reset(&b);
-	}
+	/* the same Commit, Author and Run fields as the failure message */
+	add_commit_fields(out, g);
+	add_run_field(out, g);
 	for (i = 0; i < g->notify.n_closed && i < 20; i++) {
 		buf_printf(&b, "%s#%ld", i > 0 ? ", " : "", g->notify.closed_issues[i]);
 	}
@@ -334,6 +307,4 @@ message_slack_recovered(struct slack_message *out, const struct gate *g, int64_t
 	out->context = xasprintf("atom-safety %s · result `passed` · recovered", PACKAGE_VERSION);
 	buf_dispose(&b);
 	free(scope);
-	free(commit_url);
-	free(run_url);
 }
