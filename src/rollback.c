@@ -432,6 +432,17 @@ release_read(struct gate *g, struct rollback_cluster *cl, const char *needs, str
  * failed request leaves the rollback unavailable, as an unreachable cluster does (returns 0 with
  * cl->unavailable set); only a cancel is an error.
  */
+/* the gate runs on without the cluster: a failure cannot be rolled back; err is consumed */
+static int
+cluster_unavailable(struct gate *g, struct rollback_cluster *cl, struct error *err)
+{
+	log_warn("rollback: %s", err->msg);
+	cl->unavailable = xstrdup(err->msg);
+	g->rollback.detail = xasprintf("unavailable: %s", err->msg);
+	error_clear(err);
+	return 0;
+}
+
 static int
 oidc_token_fetch(struct gate *g, struct rollback_cluster *cl, struct error *err)
 {
@@ -444,11 +455,7 @@ oidc_token_fetch(struct gate *g, struct rollback_cluster *cl, struct error *err)
 		return rc;
 	}
 	if (rc < 0) {
-		log_warn("rollback: %s", err->msg);
-		cl->unavailable = xstrdup(err->msg);
-		g->rollback.detail = xasprintf("unavailable: %s", err->msg);
-		error_clear(err);
-		return 0;
+		return cluster_unavailable(g, cl, err);
 	}
 	cl->target.oidc_pending = false;
 	log_info("rollback: GitHub OIDC token obtained for audience '%s'", cfg->kube_oidc_audience);
@@ -486,11 +493,7 @@ rollback_preflight(struct gate *g, struct error *err)
 	}
 	if (rc < 0) {
 		/* nothing configured: the gate still runs; a failure cannot be rolled back */
-		log_warn("rollback: %s", err->msg);
-		cl->unavailable = xstrdup(err->msg);
-		g->rollback.detail = xasprintf("unavailable: %s", err->msg);
-		error_clear(err);
-		return 0;
+		return cluster_unavailable(g, cl, err);
 	}
 	if (cl->target.oidc_pending) {
 		rc = oidc_token_fetch(g, cl, err);
